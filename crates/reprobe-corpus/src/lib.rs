@@ -1,0 +1,15 @@
+//! Coreference documents, from files to model segments.
+//!
+//! ```text
+//! CoNLL-2012 file ──► Document (words, sentences, speakers, clusters as word spans)
+//!                          │ tokenize (WordPiece, `tokenizers` crate) + segment (≤ seg_len, [CLS]/[SEP])
+//!                          ▼
+//!                    PreparedDocument (coref-hoi jsonlines: segments, sentence_map, subtoken_map, clusters)
+//! ```
+//!
+//! This crate has no tensors and no model code.
+#![deny(missing_docs)]
+
+pub mod document;
+
+pub use document::{genre_of, Cluster, Document, PreparedDocument, Span, ONTONOTES_GENRES};
