@@ -1,2 +1,20 @@
 //! Transformer encoders, the encoder stack, task heads and optimisers on candle.
+//!
+//! ```text
+//! subtoken ids ──► encoders (BERT, every layer) ──► aggregate (mean/sum/concat/attention) ──► heads (coref)
+//!                       ▲ feature cache for frozen encoders                                    │
+//!                                                            optim (AdamW groups, schedules) ◄─┘ loss
+//! ```
+//!
+//! This crate reads weights and the feature cache; it has no file formats for documents and no train loop.
 #![deny(missing_docs)]
+
+pub mod aggregate;
+pub mod dropout;
+pub mod encoders;
+mod error;
+pub mod heads;
+pub mod optim;
+pub mod rng;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Transformer encoders built from Hugging Face checkpoints.

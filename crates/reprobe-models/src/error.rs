@@ -1,0 +1,38 @@
+//! The error type of this crate.
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A tensor operation failed (shape errors in our own code end up here).
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// A file could not be read or written.
+    #[error("cannot access {}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A checkpoint or cache file is unreadable, truncated or inconsistent.
+    #[error("{}: {msg}", .path.display())]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        msg: String,
+    },
+    /// A configuration value is invalid.
+    #[error("invalid value for `{key}`: {msg}")]
+    Config {
+        /// The configuration key.
+        key: String,
+        /// What is wrong and what to do.
+        msg: String,
+    },
+}
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, Error>;

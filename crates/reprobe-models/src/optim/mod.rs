@@ -1,0 +1,1 @@
+//! Optimisers, learning-rate schedules and gradient clipping (SPEC §3.6).
