@@ -18,7 +18,10 @@ impl Dropout {
     /// # Panics
     /// If `p` is not in `[0, 1)`; configs are validated before models are built.
     pub fn new(p: f32, rng: ModelRng) -> Self {
-        assert!((0.0..1.0).contains(&p), "dropout probability {p} not in [0, 1)");
+        assert!(
+            (0.0..1.0).contains(&p),
+            "dropout probability {p} not in [0, 1)"
+        );
         Dropout { p, rng }
     }
 

@@ -15,6 +15,7 @@ pub mod encoders;
 mod error;
 pub mod heads;
 pub mod optim;
+pub mod params;
 pub mod rng;
 
 pub use error::{Error, Result};
