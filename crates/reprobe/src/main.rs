@@ -3,11 +3,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-mod cli;
-
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    match cli::run(args) {
+    let args = reprobe::cli::Cli::parse();
+    match reprobe::cli::run(args) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");

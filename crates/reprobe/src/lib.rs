@@ -1,0 +1,5 @@
+//! The `reprobe` command line and the orchestration behind it: configs and overrides, the train loop,
+//! checkpoints, sweeps, reports. The numerics live in the library crates; nothing here computes a score or a
+//! tensor of its own.
+pub mod cli;
+pub mod config;
