@@ -3,3 +3,6 @@
 //! tensor of its own.
 pub mod cli;
 pub mod config;
+pub mod fsutil;
+pub mod sweep;
+pub mod timestamp;

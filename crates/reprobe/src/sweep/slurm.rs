@@ -1,0 +1,213 @@
+//! `--launcher slurm`: one `sbatch --array` script for the unfinished jobs of a sweep; each array task runs
+//! `reprobe sweep run-job DIR $SLURM_ARRAY_TASK_ID`.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::{runner::RESULT_FILE, Sweep};
+use crate::fsutil;
+
+/// The `[slurm]` table of a config.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlurmConfig {
+    /// `--partition`; none = the cluster default.
+    pub partition: Option<String>,
+    /// `--time` limit per job, e.g. `"24:00:00"`.
+    pub time: Option<String>,
+    /// GPUs per job (`--gres=gpu:N`); 0 = none.
+    pub gpus: u32,
+    /// `--cpus-per-task`.
+    pub cpus_per_task: Option<u32>,
+    /// `--mem`, e.g. `"32G"`.
+    pub mem: Option<String>,
+    /// At most this many array tasks at once (`--array=...%N`).
+    pub max_parallel: Option<u32>,
+    /// Extra lines put verbatim after the generated `#SBATCH` lines (e.g. `"#SBATCH --account=nlp"` or
+    /// `"module load cuda"`).
+    pub extra: Vec<String>,
+}
+
+/// Writes `DIR/slurm/submit.sh` for the jobs without a result and returns its path.
+pub fn write_script(
+    dir: &Path,
+    sweep: &Sweep,
+    exe: &Path,
+    cfg: &SlurmConfig,
+) -> Result<Option<PathBuf>> {
+    let todo: Vec<usize> = (0..sweep.jobs.len())
+        .filter(|&i| !sweep.job_dir(dir, i).join(RESULT_FILE).exists())
+        .collect();
+    if todo.is_empty() {
+        return Ok(None);
+    }
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let slurm_dir = dir.join("slurm");
+    std::fs::create_dir_all(&slurm_dir)
+        .with_context(|| format!("cannot create {}", slurm_dir.display()))?;
+    let script = render(&dir, sweep, exe, cfg, &todo);
+    let path = slurm_dir.join("submit.sh");
+    fsutil::write_atomic(&path, script.as_bytes())?;
+    Ok(Some(path))
+}
+
+fn render(dir: &Path, sweep: &Sweep, exe: &Path, cfg: &SlurmConfig, todo: &[usize]) -> String {
+    let mut array = compress_ranges(todo);
+    if let Some(n) = cfg.max_parallel {
+        array.push_str(&format!("%{n}"));
+    }
+    let mut lines = vec![
+        "#!/bin/bash".to_string(),
+        format!(
+            "#SBATCH --job-name=reprobe-{}",
+            sweep.name.replace(char::is_whitespace, "_")
+        ),
+        format!("#SBATCH --array={array}"),
+        format!("#SBATCH --output={}/slurm/%A_%a.log", dir.display()),
+    ];
+    if let Some(p) = &cfg.partition {
+        lines.push(format!("#SBATCH --partition={p}"));
+    }
+    if let Some(t) = &cfg.time {
+        lines.push(format!("#SBATCH --time={t}"));
+    }
+    if cfg.gpus > 0 {
+        lines.push(format!("#SBATCH --gres=gpu:{}", cfg.gpus));
+    }
+    if let Some(c) = cfg.cpus_per_task {
+        lines.push(format!("#SBATCH --cpus-per-task={c}"));
+    }
+    if let Some(m) = &cfg.mem {
+        lines.push(format!("#SBATCH --mem={m}"));
+    }
+    lines.extend(cfg.extra.iter().cloned());
+    lines.push(String::new());
+    lines.push("set -euo pipefail".to_string());
+    let device = if cfg.gpus > 0 { " --device cuda:0" } else { "" };
+    lines.push(format!(
+        "exec {} sweep run-job {} \"$SLURM_ARRAY_TASK_ID\"{device}",
+        shell_quote(&exe.display().to_string()),
+        shell_quote(&dir.display().to_string())
+    ));
+    lines.push(String::new());
+    lines.join("\n")
+}
+
+/// `[0,1,2,5,7,8]` → `"0-2,5,7-8"`.
+fn compress_ranges(items: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        let start = items[i];
+        let mut end = start;
+        while i + 1 < items.len() && items[i + 1] == end + 1 {
+            i += 1;
+            end = items[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:=".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Submits the script with `sbatch` when it is on the PATH; otherwise prints what to run. Returns whether it
+/// was submitted.
+pub fn submit(script: &Path) -> Result<bool> {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join("sbatch").is_file()))
+        .unwrap_or(false);
+    if !found {
+        println!(
+            "sbatch is not on this machine's PATH; submit the sweep from a Slurm login node with:"
+        );
+        println!("  sbatch {}", script.display());
+        return Ok(false);
+    }
+    let out = Command::new("sbatch")
+        .arg(script)
+        .output()
+        .context("cannot run sbatch")?;
+    if !out.status.success() {
+        bail!(
+            "sbatch {} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::overrides::parse_override;
+    use crate::sweep::{create, expand};
+
+    #[test]
+    fn ranges_compress() {
+        assert_eq!(compress_ranges(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+        assert_eq!(compress_ranges(&[3]), "3");
+    }
+
+    #[test]
+    fn script_lists_unfinished_jobs_and_cluster_options() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("s");
+        let overrides = vec![parse_override("seed=1,2,3,4").unwrap()];
+        let jobs = expand(&overrides)
+            .unwrap()
+            .into_iter()
+            .map(|(a, _)| (a, String::new()))
+            .collect();
+        let sweep = create(&dir, "probe mrpc", Path::new("c.toml"), &overrides, jobs).unwrap();
+        std::fs::write(dir.join("job-001/result.json"), "{}").unwrap();
+        let cfg = SlurmConfig {
+            partition: Some("gpu".into()),
+            time: Some("12:00:00".into()),
+            gpus: 1,
+            cpus_per_task: Some(8),
+            mem: Some("32G".into()),
+            max_parallel: Some(2),
+            extra: vec!["#SBATCH --account=nlp".into(), "module load cuda".into()],
+        };
+        let path = write_script(&dir, &sweep, Path::new("/opt/reprobe/bin/reprobe"), &cfg)
+            .unwrap()
+            .unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        let canon = dir.canonicalize().unwrap();
+        let expected = format!(
+            "#!/bin/bash\n#SBATCH --job-name=reprobe-probe_mrpc\n#SBATCH --array=0,2-3%2\n\
+             #SBATCH --output={d}/slurm/%A_%a.log\n#SBATCH --partition=gpu\n#SBATCH --time=12:00:00\n\
+             #SBATCH --gres=gpu:1\n#SBATCH --cpus-per-task=8\n#SBATCH --mem=32G\n#SBATCH --account=nlp\n\
+             module load cuda\n\nset -euo pipefail\n\
+             exec /opt/reprobe/bin/reprobe sweep run-job {d} \"$SLURM_ARRAY_TASK_ID\" --device cuda:0\n",
+            d = canon.display()
+        );
+        assert_eq!(text, expected);
+        for i in [0, 2, 3] {
+            std::fs::write(dir.join(format!("job-00{i}/result.json")), "{}").unwrap();
+        }
+        assert!(write_script(&dir, &sweep, Path::new("x"), &cfg)
+            .unwrap()
+            .is_none());
+    }
+}
