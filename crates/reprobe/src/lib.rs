@@ -4,5 +4,6 @@
 pub mod cli;
 pub mod config;
 pub mod fsutil;
+pub mod report;
 pub mod sweep;
 pub mod timestamp;

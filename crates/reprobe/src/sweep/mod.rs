@@ -130,10 +130,14 @@ impl Sweep {
     }
 }
 
+/// A job of an expanded sweep: its swept `key=value` assignment and every single-valued override that makes its
+/// config.
+pub type ExpandedJob = (Vec<(String, String)>, Vec<Override>);
+
 /// Splits overrides into fixed ones and swept axes, and expands the axes into the cartesian product
 /// (the first swept key varies slowest, as in Hydra's basic sweeper). Returns, per job, its assignment and the
 /// full list of single-valued overrides that produce its config.
-pub fn expand(overrides: &[Override]) -> Result<Vec<(Vec<(String, String)>, Vec<Override>)>> {
+pub fn expand(overrides: &[Override]) -> Result<Vec<ExpandedJob>> {
     let mut fixed = Vec::new();
     let mut axes: Vec<(&Override, &Vec<Value>)> = Vec::new();
     for o in overrides {
