@@ -11,5 +11,9 @@
 #![deny(missing_docs)]
 
 pub mod document;
+pub mod error;
+pub mod readers;
 
 pub use document::{genre_of, Cluster, Document, PreparedDocument, Span, ONTONOTES_GENRES};
+pub use error::{Error, Result};
+pub use readers::conll2012::read_conll2012;
