@@ -41,3 +41,86 @@ fn counts_match_the_corpus_readme() {
         }
     }
 }
+
+/// The scorer's reading, canonical: entities in its order, mentions in its order.
+fn canonical(doc: &reprobe_corpus::Document) -> String {
+    doc.clusters
+        .iter()
+        .map(|c| {
+            c.iter()
+                .map(|m| format!("{},{}", m.start, m.end))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Compares our reading of `conll` with the fixture written by `scripts/golden/prepare_scorer_entities.sh`
+/// (the official scorer v8.01's `GetCoreference`): entity and mention counts, and either the canonical
+/// string itself (`full`) or its SHA-256.
+fn compare_with_scorer(conll: &std::path::Path, fixture: &str, full: bool) {
+    use sha2::{Digest, Sha256};
+    let fixture_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/scorer_entities")
+        .join(fixture);
+    let expected = std::fs::read_to_string(&fixture_path).unwrap();
+    let file = reprobe_corpus::readers::Conll2012Reader::new("bc")
+        .read(conll)
+        .unwrap();
+    let mut ours: Vec<(String, String)> = file
+        .parts
+        .iter()
+        .map(|p| {
+            let name = file.lines[p.begin_line]
+                .strip_prefix("#begin document ")
+                .unwrap()
+                .to_string();
+            (name, canonical(&p.document))
+        })
+        .collect();
+    ours.sort();
+    let mut count = 0;
+    for (line, (name, canon)) in expected.lines().zip(&ours) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols[0], name, "{fixture}: document order");
+        let doc = &file
+            .parts
+            .iter()
+            .find(|p| file.lines[p.begin_line].ends_with(name.as_str()))
+            .unwrap()
+            .document;
+        let mentions: usize = doc.clusters.iter().map(Vec::len).sum();
+        assert_eq!(
+            cols[1],
+            doc.clusters.len().to_string(),
+            "{fixture} {name}: entities"
+        );
+        assert_eq!(cols[2], mentions.to_string(), "{fixture} {name}: mentions");
+        let value = if full {
+            canon.clone()
+        } else {
+            format!("{:x}", Sha256::digest(canon.as_bytes()))
+        };
+        assert_eq!(
+            cols[3], value,
+            "{fixture} {name}: entities differ from the scorer's reading"
+        );
+        count += 1;
+    }
+    assert_eq!(count, expected.lines().count());
+    assert_eq!(count, ours.len());
+}
+
+#[test]
+fn clusters_are_read_as_the_reference_scorer_reads_them() {
+    let tricky = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tricky.v4_gold_conll");
+    compare_with_scorer(&tricky, "tricky.tsv", true);
+    for (corpus, split) in util::CORPORA {
+        let Some(path) = util::shared_conll(corpus, split) else {
+            return;
+        };
+        compare_with_scorer(&path, &format!("{corpus}_{split}.tsv"), false);
+    }
+}
