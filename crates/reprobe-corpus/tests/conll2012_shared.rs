@@ -124,3 +124,53 @@ fn clusters_are_read_as_the_reference_scorer_reads_them() {
         compare_with_scorer(&path, &format!("{corpus}_{split}.tsv"), false);
     }
 }
+
+#[test]
+fn write_then_read_gives_the_same_documents() {
+    use reprobe_corpus::readers::Conll2012Reader;
+    use reprobe_corpus::writers::conll2012::{render_minimal, render_with_key};
+    for (corpus, split) in util::CORPORA {
+        let Some(path) = util::shared_conll(corpus, split) else {
+            return;
+        };
+        let reader = Conll2012Reader::new("bc");
+        let key = reader.read(&path).unwrap();
+        let docs = key.documents();
+
+        // As a response aligned with the key: same lines, same clusters in the same order.
+        let responses = docs
+            .iter()
+            .map(|d| (d.doc_key(), d.clusters.clone()))
+            .collect();
+        let text = render_with_key(&key, &responses).unwrap();
+        let back = reader.parse(&path, text.as_bytes()).unwrap();
+        assert_eq!(back.lines.len(), key.lines.len(), "{corpus}/{split}");
+        assert_eq!(
+            back.documents(),
+            docs,
+            "{corpus}/{split}: response round trip"
+        );
+        // Every line is the key's line up to the last column (cluster ids are renumbered 0, 1, ...).
+        let strip = |l: &str| {
+            l.rsplit_once('\t')
+                .map_or(l.to_string(), |(head, _)| head.to_string())
+        };
+        for (line_idx, (a, b)) in key.lines.iter().zip(&back.lines).enumerate() {
+            assert_eq!(
+                strip(a),
+                strip(b),
+                "{corpus}/{split}: line {}",
+                line_idx + 1
+            );
+        }
+
+        // As a minimal 12-column file.
+        let text = render_minimal(&docs).unwrap();
+        let back = reader.parse(&path, text.as_bytes()).unwrap();
+        assert_eq!(
+            back.documents(),
+            docs,
+            "{corpus}/{split}: minimal round trip"
+        );
+    }
+}
