@@ -43,3 +43,28 @@ pub const CORPORA: [(&str, &str); 4] = [
     ("litbank", "dev"),
     ("litbank", "train"),
 ];
+
+/// The shared bert-base-cased tokenizer folder, or `None` (with a printed reason).
+pub fn bert_base_cased() -> Option<PathBuf> {
+    let dir = shared_dir()?.join("tokenizers/bert-base-cased");
+    if dir.join("vocab.txt").is_file() {
+        Some(dir)
+    } else {
+        eprintln!("SKIP: {} is absent", dir.display());
+        None
+    }
+}
+
+/// The MiniLM checkpoint folder of the repository (`scripts/fetch-minilm.sh`), or `None` (with a reason).
+pub fn minilm() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
+    if dir.join("tokenizer.json").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIP: {} is absent; run scripts/fetch-minilm.sh to fetch it",
+            dir.display()
+        );
+        None
+    }
+}
