@@ -456,7 +456,7 @@ mod tests {
             id: "x".into(),
             part: 0,
             words: words(&["he", "\u{200b}", "unable"]),
-            sentences: vec![0..3],
+            sentences: std::iter::once(0..3).collect(),
             speakers: vec![None; 3],
             genre: "bc".into(),
             clusters: vec![vec![Span::new(1, 2)]],
