@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn empty_document_and_bad_arguments() {
-        assert!(split_into_segments(&[], &[], 384).unwrap().segments.is_empty());
+        assert!(split_into_segments(&[], &[], 384)
+            .unwrap()
+            .segments
+            .is_empty());
         assert_eq!(
             split_into_segments(&[true], &[true], 2).unwrap_err().to_string(),
             "invalid segment length: 2 leaves no room for a subtoken besides [CLS] and [SEP] (need at least 3)"
