@@ -375,3 +375,58 @@ impl AdamOptimizer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device};
+
+    /// One AdamW step by hand with an `eps` large enough to show where it is added:
+    /// p = 1, g = 0.5, lr = 0.1, wd = 0.1, eps = 0.1 → m̂ = 0.5, v̂ = 0.25,
+    /// p = 1·(1 − 0.01) − 0.1 · 0.5 / (0.5 + 0.1) = 0.99 − 0.083333… = 0.906666…
+    /// (with eps added to sqrt(v) instead of sqrt(v̂), it would be 0.99 − 0.1·0.5/(0.5 + 3.16)).
+    #[test]
+    fn eps_is_added_to_the_bias_corrected_root_on_both_paths() {
+        for dtype in [DType::F32, DType::F64] {
+            let var = Var::new(&[1.0f64], &Device::Cpu)
+                .unwrap()
+                .as_tensor()
+                .to_dtype(dtype)
+                .map(|t| Var::from_tensor(&t).unwrap())
+                .unwrap();
+            let settings = AdamSettings {
+                kind: AdamKind::AdamW,
+                base_lr: 0.1,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 0.1,
+                schedule: Schedule::Constant,
+            };
+            let mut opt = AdamOptimizer::new(
+                "g",
+                settings,
+                vec![GroupParam {
+                    name: "w".into(),
+                    var: var.clone(),
+                    weight_decay: 0.1,
+                }],
+            )
+            .unwrap();
+            let mut grads = GradStore::default();
+            let g = Tensor::new(&[0.25f64], &Device::Cpu)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap();
+            grads.insert(var.as_tensor(), g);
+            opt.step(&grads, 2.0).unwrap(); // the clipping scale doubles the gradient to 0.5
+            let p = var
+                .as_tensor()
+                .to_dtype(DType::F64)
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap()[0];
+            let want = 0.99 - 0.1 * 0.5 / 0.6;
+            assert!((p - want).abs() < 1e-6, "{dtype:?}: {p} vs {want}");
+        }
+    }
+}
