@@ -24,6 +24,14 @@ pub enum Error {
         /// What is wrong and what to do.
         msg: String,
     },
+    /// The inputs given to a model do not fit together (lengths, index ranges, gold spans).
+    #[error("invalid input `{what}`: {msg}")]
+    Input {
+        /// The input at fault (e.g. `gold.spans[3]`, `inputs.sentence_map`).
+        what: String,
+        /// What is wrong.
+        msg: String,
+    },
     /// A configuration value is invalid.
     #[error("invalid value for `{key}`: {msg}")]
     Config {

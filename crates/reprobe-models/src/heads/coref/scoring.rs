@@ -1,0 +1,611 @@
+//! Span representations, mention scores, coarse and fine antecedent scores (SPEC §3.3).
+//!
+//! Two exact re-arrangements make this much cheaper than the reference on a CPU:
+//!
+//! 1. **Split first layers.** The first linear layer of an FFNN on a concatenation `[x₁; x₂; …]` equals
+//!    `Σ_b W_b x_b + b`. Where a block depends only on a token or a span, its product is computed once per
+//!    token/span and gathered, instead of once per candidate/pair:
+//!    - `span_emb_score_ffnn` on `g_c = [doc_start; doc_end; w_emb; h_c]`: `W_start·doc` and `W_end·doc` per
+//!      token (`[N, F]`, gathered to `[C, F]`), `W_head·doc` per token then attention-weighted per span
+//!      (`h_c` is linear in `doc`), only the width block per candidate. This is exact because nothing
+//!      random sits between `g` and that layer except the width-embedding dropout, which is applied to
+//!      `w_emb` itself before the product (SPEC §3.3, §3.7: no dropout on `doc` or `h_c`).
+//!    - `coref_score_ffnn` on `[g_i; g_j; g_i∘g_j; φ]`: `W_a g` and `W_b g` per top span (`[K, F]`, the
+//!      latter gathered to `[K·A, F]`), only `W_c (g_i∘g_j)` and `W_d φ` per pair. Exact: `g` has no
+//!      dropout on that path (only `φ` has, and it stays per pair).
+//! 2. **Block-wise head attention.** The head-word attention of a span only sees its own (≤ W) tokens. The
+//!    reference builds a `[C, N]` log-mask and multiplies `[C, N] × [N, H]`; here the spans are grouped by
+//!    `start / HEAD_BLOCK` and each group attends over a window of `HEAD_BLOCK + W − 1` tokens, as one
+//!    batched `[G, R, L] × [G, L, D]` product. For N = 1,100, W = 30 that is `L = 45` columns per span
+//!    instead of 1,100, with no `[C, N]` tensor at all.
+use candle_core::{DType, Device, Tensor, D};
+
+use super::buckets::bucket_distance;
+use super::{index_tensor, CorefHead, CorefInputs, PARAM_PREFIX};
+use crate::dropout::Dropout;
+use crate::params::{Init, ParamStore};
+use crate::Result;
+
+/// Spans whose start falls in the same block of this many tokens share one attention window.
+pub const HEAD_BLOCK: usize = 16;
+
+/// A linear layer `y = x Wᵀ + b` with coref-hoi's init (weight N(0, 0.02), bias 0).
+#[derive(Debug, Clone)]
+pub(crate) struct Linear {
+    /// `[out, in]`
+    pub w: Tensor,
+    /// `[out]`
+    pub b: Tensor,
+}
+
+impl Linear {
+    /// The parameters `head.{name}.weight` and `head.{name}.bias`.
+    pub fn new(params: &ParamStore, name: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
+        let w = params.get_or_init(
+            &format!("{PARAM_PREFIX}{name}.weight"),
+            (out_dim, in_dim),
+            Init::Normal(0.02),
+        )?;
+        let b = params.get_or_init(&format!("{PARAM_PREFIX}{name}.bias"), out_dim, Init::Zeros)?;
+        Ok(Linear { w, b })
+    }
+
+    /// # Shapes
+    /// - `x`: `[R, in]`; output: `[R, out]`
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.matmul(&self.w.t()?)?.broadcast_add(&self.b)?)
+    }
+
+    /// The columns of the weight that act on each consecutive input block of the given widths.
+    pub fn weight_blocks(&self, widths: &[usize]) -> Result<Vec<Tensor>> {
+        let mut blocks = Vec::with_capacity(widths.len());
+        let mut offset = 0;
+        for &width in widths {
+            let block = self.w.narrow(1, offset, width)?; // [out, width]
+                                                          // CPU gemm takes any strides; cuBLAS wants a contiguous operand.
+            let block = if self.w.device().is_cpu() {
+                block
+            } else {
+                block.contiguous()?
+            };
+            blocks.push(block);
+            offset += width;
+        }
+        Ok(blocks)
+    }
+}
+
+/// coref-hoi's `make_ffnn`: `(Linear → ReLU → Dropout) × depth → Linear`, parameters named as the
+/// `nn.Sequential` indices (`.0`, `.3`, …, `.{3·depth}`).
+#[derive(Debug, Clone)]
+pub(crate) struct Ffnn {
+    /// The hidden layers (at least one).
+    pub hidden: Vec<Linear>,
+    /// The output layer.
+    pub out: Linear,
+}
+
+impl Ffnn {
+    /// Parameters `head.{name}.{3i}.{weight,bias}`.
+    pub fn new(
+        params: &ParamStore,
+        name: &str,
+        in_dim: usize,
+        hidden_sizes: &[usize],
+        out_dim: usize,
+    ) -> Result<Self> {
+        let mut hidden = Vec::with_capacity(hidden_sizes.len());
+        let mut dim = in_dim;
+        for (i, &size) in hidden_sizes.iter().enumerate() {
+            hidden.push(Linear::new(
+                params,
+                &format!("{name}.{}", 3 * i),
+                dim,
+                size,
+            )?);
+            dim = size;
+        }
+        let out = Linear::new(
+            params,
+            &format!("{name}.{}", 3 * hidden_sizes.len()),
+            dim,
+            out_dim,
+        )?;
+        Ok(Ffnn { hidden, out })
+    }
+
+    /// The first layer (the one whose weight is split by input block).
+    ///
+    /// # Panics
+    /// Never: [`Ffnn::new`] is only called with at least one hidden layer (`ffnn_depth ≥ 1` is validated).
+    pub fn first(&self) -> &Linear {
+        &self.hidden[0]
+    }
+
+    /// The whole FFNN with one output, squeezed.
+    ///
+    /// # Shapes
+    /// - `x`: `[R, in]`; output: `[R]`
+    pub fn forward_t(&self, x: &Tensor, dropout: &Dropout, train: bool) -> Result<Tensor> {
+        let pre = self.first().forward(x)?; // [R, F]
+        self.forward_from_first(&pre, dropout, train)
+    }
+
+    /// Everything after the first linear layer, given its output (bias included).
+    ///
+    /// # Shapes
+    /// - `pre`: `[R, F]`; output: `[R]`
+    pub fn forward_from_first(
+        &self,
+        pre: &Tensor,
+        dropout: &Dropout,
+        train: bool,
+    ) -> Result<Tensor> {
+        let mut x = dropout.forward_t(&pre.relu()?, train)?; // [R, F]
+        for layer in &self.hidden[1..] {
+            x = dropout.forward_t(&layer.forward(&x)?.relu()?, train)?; // [R, F]
+        }
+        Ok(self.out.forward(&x)?.squeeze(1)?) // [R]
+    }
+}
+
+/// Softmax over the last dimension with an exact gradient (the max is a detached constant, as the shift
+/// does not change the result). `−∞` entries get weight 0; every row needs one finite entry.
+pub(crate) fn softmax_last_dim(xs: &Tensor) -> Result<Tensor> {
+    let max = xs.max_keepdim(D::Minus1)?.detach();
+    let exp = xs.broadcast_sub(&max)?.exp()?;
+    let sum = exp.sum_keepdim(D::Minus1)?;
+    Ok(exp.broadcast_div(&sum)?)
+}
+
+/// For each span `(s, e)`: `Σ_{t=s..e} softmax_t(alpha[s..=e]) · values[t]` (the head-word attention of
+/// SPEC §3.3), block-wise (see the module doc): no `[S, N]` mask is ever built.
+///
+/// # Shapes
+/// - `values`: `[N, D]`, `alpha`: `[N]`; output: `[S, D]` in the order of `spans`
+pub(crate) fn span_attention(
+    values: &Tensor,
+    alpha: &Tensor,
+    spans: &[(usize, usize)],
+) -> Result<Tensor> {
+    let (n, d) = values.dims2()?;
+    let device = values.device();
+    if spans.is_empty() {
+        return Ok(Tensor::zeros((0, d), values.dtype(), device)?);
+    }
+    let max_len = spans.iter().map(|&(s, e)| e + 1 - s).max().unwrap_or(1);
+    let window = HEAD_BLOCK + max_len - 1; // L
+                                           // Consecutive spans with the same start block share a window starting at block · HEAD_BLOCK.
+    let mut blocks: Vec<(usize, Vec<usize>)> = Vec::new(); // (window start, span ids)
+    for (i, &(s, _)) in spans.iter().enumerate() {
+        let lo = s / HEAD_BLOCK * HEAD_BLOCK;
+        match blocks.last_mut() {
+            Some((block_lo, ids)) if *block_lo == lo => ids.push(i),
+            _ => blocks.push((lo, vec![i])),
+        }
+    }
+    let g = blocks.len();
+    let r = blocks.iter().map(|(_, ids)| ids.len()).max().unwrap_or(1);
+    let mut token_idx = Vec::with_capacity(g * window);
+    let mut mask = vec![f32::NEG_INFINITY; g * r * window];
+    let mut row_of_span = vec![0usize; spans.len()];
+    for (bi, (lo, ids)) in blocks.iter().enumerate() {
+        token_idx.extend((0..window).map(|l| (lo + l).min(n - 1)));
+        for row in 0..r {
+            let base = (bi * r + row) * window;
+            match ids.get(row) {
+                Some(&span_id) => {
+                    let (s, e) = spans[span_id];
+                    for t in s..=e {
+                        mask[base + t - lo] = 0.0;
+                    }
+                    row_of_span[span_id] = bi * r + row;
+                }
+                // A padding row attends to one token so that its softmax stays finite; it is dropped.
+                None => mask[base] = 0.0,
+            }
+        }
+    }
+    let token_idx = index_tensor(&token_idx, device)?; // [G·L]
+    let values_blk = values
+        .index_select(&token_idx, 0)?
+        .reshape((g, window, d))?; // [G, L, D]
+    let alpha_blk = alpha.index_select(&token_idx, 0)?.reshape((g, 1, window))?; // [G, 1, L]
+    let mask = Tensor::from_vec(mask, (g, r, window), device)?.to_dtype(values.dtype())?; // [G, R, L]
+    let weights = softmax_last_dim(&mask.broadcast_add(&alpha_blk)?)?; // [G, R, L]
+    let summed = weights.matmul(&values_blk)?.reshape((g * r, d))?; // [G·R, D]
+    Ok(summed.index_select(&index_tensor(&row_of_span, device)?, 0)?) // [S, D]
+}
+
+/// What the mention scorer computed that the span representations reuse.
+#[derive(Debug, Clone)]
+pub(crate) struct MentionScores {
+    /// Mention score of every candidate (width prior included). `[C]`
+    pub scores: Tensor,
+    /// The width embedding of every candidate after dropout, when `use_features`. `[C, f]`
+    pub width_emb: Option<Tensor>,
+    /// Head-word attention logit of every token (1 for all without `model_heads`). `[N]`
+    pub alpha: Tensor,
+}
+
+/// The coarse antecedent scores kept for each top span.
+#[derive(Debug, Clone)]
+pub(crate) struct CoarseAntecedents {
+    /// `[K][A]` indices into the top spans, best first.
+    pub antecedent_indices: Vec<Vec<usize>>,
+    /// `[K][A]` true where the antecedent is an earlier span.
+    pub antecedent_mask: Vec<Vec<bool>>,
+    /// The antecedent indices, flat, on the device. `[K·A]`
+    pub antecedent_flat: Tensor,
+    /// The coarse scores of the kept pairs (`−∞` where masked). `[K, A]`
+    pub top_fast_scores: Tensor,
+}
+
+impl CorefHead {
+    /// Span representations are never materialised for the `C` candidates: only their mention scores,
+    /// with the first layer split as described in the module doc (SPEC §3.3 "mention score").
+    ///
+    /// # Shapes
+    /// - `doc`: `[N, H]`; output scores `[C]`
+    pub(crate) fn mention_scores(
+        &self,
+        doc: &Tensor,
+        candidates: &[(usize, usize)],
+        train: bool,
+    ) -> Result<MentionScores> {
+        let (n, h) = doc.dims2()?;
+        let device = doc.device();
+        let starts: Vec<usize> = candidates.iter().map(|&(s, _)| s).collect();
+        let ends: Vec<usize> = candidates.iter().map(|&(_, e)| e).collect();
+        let widths: Vec<usize> = candidates.iter().map(|&(s, e)| e - s).collect();
+        let starts = index_tensor(&starts, device)?; // [C]
+        let ends = index_tensor(&ends, device)?; // [C]
+        let widths = index_tensor(&widths, device)?; // [C]
+
+        let alpha = match &self.mention_token_attn {
+            Some(attn) => attn.forward(doc)?.squeeze(1)?,  // [N]
+            None => Tensor::ones(n, doc.dtype(), device)?, // [N]: plain average
+        };
+        let width_emb = match &self.emb_span_width {
+            Some(table) => Some(
+                self.dropout
+                    .forward_t(&table.index_select(&widths, 0)?, train)?,
+            ), // [C, f]
+            None => None,
+        };
+
+        // First layer of span_emb_score_ffnn on g = [doc_start; doc_end; w_emb; h], block by block.
+        let first = self.span_emb_score_ffnn.first();
+        let mut block_widths = vec![h, h];
+        if width_emb.is_some() {
+            block_widths.push(self.cfg.feature_emb_size);
+        }
+        block_widths.push(h);
+        let blocks = first.weight_blocks(&block_widths)?;
+        let (w_start, w_end, w_head) = (&blocks[0], &blocks[1], &blocks[blocks.len() - 1]);
+        let start_part = doc.matmul(&w_start.t()?)?.index_select(&starts, 0)?; // [C, F]
+        let end_part = doc.matmul(&w_end.t()?)?.index_select(&ends, 0)?; // [C, F]
+        let head_proj = doc.matmul(&w_head.t()?)?; // [N, F]
+        let head_part = span_attention(&head_proj, &alpha, candidates)?; // [C, F]
+        let mut pre = start_part.add(&end_part)?; // [C, F]
+        if let Some(width_emb) = &width_emb {
+            pre = pre.add(&width_emb.matmul(&blocks[2].t()?)?)?; // [C, F]
+        }
+        let pre = pre.add(&head_part)?.broadcast_add(&first.b)?; // [C, F]
+        let mut scores = self
+            .span_emb_score_ffnn
+            .forward_from_first(&pre, &self.dropout, train)?; // [C]
+
+        if let (Some(prior_ffnn), Some(prior_emb)) =
+            (&self.span_width_score_ffnn, &self.emb_span_width_prior)
+        {
+            let width_scores = prior_ffnn.forward_t(prior_emb, &self.dropout, train)?; // [W]
+            scores = scores.add(&width_scores.index_select(&widths, 0)?)?; // [C]
+        }
+        Ok(MentionScores {
+            scores,
+            width_emb,
+            alpha,
+        })
+    }
+
+    /// `g = [doc_start; doc_end; w_emb; h]` for the top spans (SPEC §3.3), the width embedding with the
+    /// dropout mask the mention scorer used, as in the reference (which gathers the rows of one tensor).
+    ///
+    /// # Shapes
+    /// - `doc`: `[N, H]`, `top_idx`: `[K]` candidate indices; output: `[K, G]`
+    pub(crate) fn span_embeddings(
+        &self,
+        doc: &Tensor,
+        mention: &MentionScores,
+        top_spans: &[(usize, usize)],
+        top_idx: &Tensor,
+    ) -> Result<Tensor> {
+        let device = doc.device();
+        let starts: Vec<usize> = top_spans.iter().map(|&(s, _)| s).collect();
+        let ends: Vec<usize> = top_spans.iter().map(|&(_, e)| e).collect();
+        let mut parts = vec![
+            doc.index_select(&index_tensor(&starts, device)?, 0)?, // [K, H]
+            doc.index_select(&index_tensor(&ends, device)?, 0)?,   // [K, H]
+        ];
+        if let Some(width_emb) = &mention.width_emb {
+            parts.push(width_emb.index_select(top_idx, 0)?); // [K, f]
+        }
+        parts.push(span_attention(doc, &mention.alpha, top_spans)?); // [K, H]
+        Ok(Tensor::cat(&parts, 1)?) // [K, G]
+    }
+
+    /// Coarse scores of every pair of top spans, then the best `A` antecedents of each span
+    /// (SPEC §3.3 "coarse antecedent scoring"). Offsets are in units of top-span index.
+    ///
+    /// `topk` runs on the host; ties (in practice only among the `−∞` of the masked pairs, or between
+    /// padded copies) go to the lower index.
+    ///
+    /// # Shapes
+    /// - `top_span_emb`: `[K, G]`, `top_mention_scores`: `[K]`; output `top_fast_scores`: `[K, A]`
+    pub(crate) fn coarse_antecedents(
+        &self,
+        top_span_emb: &Tensor,
+        top_mention_scores: &Tensor,
+        train: bool,
+    ) -> Result<CoarseAntecedents> {
+        let (k, _) = top_span_emb.dims2()?;
+        let device = top_span_emb.device();
+        let dtype = top_span_emb.dtype();
+        let a = k.min(self.cfg.max_top_antecedents);
+
+        let source = self
+            .dropout
+            .forward_t(&self.coarse_bilinear.forward(top_span_emb)?, train)?; // [K, G]
+        let target = self.dropout.forward_t(top_span_emb, train)?; // [K, G]
+        let pair_coref = source.matmul(&target.t()?)?; // [K, K]
+        let mention_sum = top_mention_scores
+            .unsqueeze(1)?
+            .broadcast_add(&top_mention_scores.unsqueeze(0)?)?; // [K, K]
+        let mut fast = mention_sum.add(&pair_coref)?; // [K, K]
+
+        let mut log_mask = Vec::with_capacity(k * k);
+        let mut buckets = Vec::with_capacity(k * k);
+        for i in 0..k {
+            for j in 0..k {
+                let offset = i as i64 - j as i64;
+                log_mask.push(if offset >= 1 {
+                    0.0f32
+                } else {
+                    f32::NEG_INFINITY
+                });
+                buckets.push(bucket_distance(offset) as usize);
+            }
+        }
+        let log_mask = Tensor::from_vec(log_mask, (k, k), device)?.to_dtype(dtype)?; // [K, K]
+        fast = fast.add(&log_mask)?;
+        if let (Some(prior), Some(prior_emb)) = (
+            &self.antecedent_distance_score_ffnn,
+            &self.emb_antecedent_distance_prior,
+        ) {
+            let distance_scores = prior
+                .forward(&self.dropout.forward_t(prior_emb, train)?)?
+                .squeeze(1)?; // [10]
+            let bucketed = distance_scores
+                .index_select(&index_tensor(&buckets, device)?, 0)?
+                .reshape((k, k))?; // [K, K]
+            fast = fast.add(&bucketed)?;
+        }
+
+        // Top-A per row on the host: descending score, ties to the lower index.
+        let fast_host: Vec<f32> = fast.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let mut antecedent_indices = Vec::with_capacity(k);
+        let mut antecedent_mask = Vec::with_capacity(k);
+        let mut flat = Vec::with_capacity(k * a);
+        let mut order: Vec<usize> = Vec::with_capacity(k);
+        for i in 0..k {
+            let row = &fast_host[i * k..(i + 1) * k];
+            order.clear();
+            order.extend(0..k);
+            let cmp = |x: &usize, y: &usize| row[*y].total_cmp(&row[*x]).then(x.cmp(y));
+            if a < k {
+                order.select_nth_unstable_by(a, cmp);
+                order.truncate(a);
+            }
+            order.sort_unstable_by(cmp);
+            antecedent_mask.push(order.iter().map(|&j| j < i).collect::<Vec<bool>>());
+            flat.extend_from_slice(&order);
+            antecedent_indices.push(order.clone());
+        }
+        let antecedent_flat = index_tensor(&flat, device)?; // [K·A]
+        let top_fast_scores = fast.gather(&antecedent_flat.reshape((k, a))?, 1)?; // [K, A]
+        Ok(CoarseAntecedents {
+            antecedent_indices,
+            antecedent_mask,
+            antecedent_flat,
+            top_fast_scores,
+        })
+    }
+
+    /// The fine-grained pair scores `FFNN_c([g_i; g_j; g_i∘g_j; φ])` of the kept pairs (SPEC §3.3,
+    /// `coref_depth = 1`), with `φ = dropout([same speaker; genre; segment distance; antecedent distance])`.
+    /// The segment distance is clamped to `[0, max_training_sentences − 1]` (SPEC §3.8).
+    ///
+    /// # Shapes
+    /// - `top_span_emb`: `[K, G]`; output: `[K, A]`
+    pub(crate) fn fine_scores(
+        &self,
+        top_span_emb: &Tensor,
+        top_spans: &[(usize, usize)],
+        coarse: &CoarseAntecedents,
+        inputs: &CorefInputs,
+        train: bool,
+    ) -> Result<Tensor> {
+        let Some(ffnn) = &self.coref_score_ffnn else {
+            return Ok(coarse.top_fast_scores.zeros_like()?);
+        };
+        let (k, g) = top_span_emb.dims2()?;
+        let a = coarse.antecedent_indices.first().map_or(0, |row| row.len());
+        let device = top_span_emb.device();
+
+        let features = self.pair_features(top_spans, coarse, inputs, device, train)?; // [K·A, P]
+        let first = ffnn.first();
+        let p = features.as_ref().map_or(0, |f| f.dim(1).unwrap_or(0));
+        let mut widths = vec![g, g, g];
+        if p > 0 {
+            widths.push(p);
+        }
+        let blocks = first.weight_blocks(&widths)?;
+        let target_part = top_span_emb.matmul(&blocks[0].t()?)?; // [K, F]
+        let antecedent_part = top_span_emb
+            .matmul(&blocks[1].t()?)?
+            .index_select(&coarse.antecedent_flat, 0)?; // [K·A, F]
+        let antecedent_emb = top_span_emb.index_select(&coarse.antecedent_flat, 0)?; // [K·A, G]
+        let similarity = antecedent_emb
+            .reshape((k, a, g))?
+            .broadcast_mul(&top_span_emb.unsqueeze(1)?)?
+            .reshape((k * a, g))?; // [K·A, G]
+        let mut pre = similarity.matmul(&blocks[2].t()?)?.add(&antecedent_part)?; // [K·A, F]
+        if let Some(features) = &features {
+            pre = pre.add(&features.matmul(&blocks[3].t()?)?)?; // [K·A, F]
+        }
+        let f = pre.dim(1)?;
+        let pre = pre
+            .reshape((k, a, f))?
+            .broadcast_add(&target_part.unsqueeze(1)?)?
+            .broadcast_add(&first.b)?
+            .reshape((k * a, f))?; // [K·A, F]
+        let scores = ffnn.forward_from_first(&pre, &self.dropout, train)?; // [K·A]
+        Ok(scores.reshape((k, a))?) // [K, A]
+    }
+
+    /// `φ` of every kept pair, after dropout, or `None` when every pair feature is off.
+    ///
+    /// # Shapes
+    /// - output: `[K·A, P]`, `P` = [`super::CorefConfig::pair_feature_size`]
+    fn pair_features(
+        &self,
+        top_spans: &[(usize, usize)],
+        coarse: &CoarseAntecedents,
+        inputs: &CorefInputs,
+        device: &Device,
+        train: bool,
+    ) -> Result<Option<Tensor>> {
+        let rows = coarse
+            .antecedent_indices
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>();
+        let pairs = || {
+            coarse
+                .antecedent_indices
+                .iter()
+                .enumerate()
+                .flat_map(|(i, row)| row.iter().map(move |&j| (i, j)))
+        };
+        let mut parts = Vec::with_capacity(4);
+        if let Some(same_speaker) = &self.emb_same_speaker {
+            let idx: Vec<usize> = pairs()
+                .map(|(i, j)| {
+                    let (si, sj) = (top_spans[i].0, top_spans[j].0);
+                    usize::from(inputs.speaker_ids[si] == inputs.speaker_ids[sj])
+                })
+                .collect();
+            parts.push(same_speaker.index_select(&index_tensor(&idx, device)?, 0)?); // [K·A, f]
+            let genre = vec![inputs.genre as usize; rows];
+            parts.push(
+                self.emb_genre
+                    .index_select(&index_tensor(&genre, device)?, 0)?,
+            ); // [K·A, f]
+        }
+        if let Some(segment_distance) = &self.emb_segment_distance {
+            let max = self.cfg.max_training_sentences as i64 - 1;
+            let idx: Vec<usize> = pairs()
+                .map(|(i, j)| {
+                    let seg_i = inputs.segment_of_token[top_spans[i].0] as i64;
+                    let seg_j = inputs.segment_of_token[top_spans[j].0] as i64;
+                    (seg_i - seg_j).clamp(0, max) as usize
+                })
+                .collect();
+            parts.push(segment_distance.index_select(&index_tensor(&idx, device)?, 0)?);
+            // [K·A, f]
+        }
+        if self.cfg.use_features {
+            let idx: Vec<usize> = pairs()
+                .map(|(i, j)| bucket_distance(i as i64 - j as i64) as usize)
+                .collect();
+            parts.push(
+                self.emb_top_antecedent_distance
+                    .index_select(&index_tensor(&idx, device)?, 0)?,
+            ); // [K·A, f]
+        }
+        if parts.is_empty() {
+            return Ok(None);
+        }
+        let features = Tensor::cat(&parts, 1)?; // [K·A, P]
+        Ok(Some(self.dropout.forward_t(&features, train)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_attention_equals_the_dense_masked_softmax() {
+        let device = Device::Cpu;
+        let n = 40;
+        let d = 3;
+        let values: Vec<f32> = (0..n * d)
+            .map(|i| ((i * 37 % 11) as f32) * 0.3 - 1.0)
+            .collect();
+        let alpha: Vec<f32> = (0..n).map(|i| ((i * 13 % 7) as f32) * 0.5 - 1.5).collect();
+        let values_t = Tensor::from_vec(values.clone(), (n, d), &device).unwrap();
+        let alpha_t = Tensor::from_vec(alpha.clone(), n, &device).unwrap();
+        // Spans across several blocks, one long, out of order at the end (a padded copy).
+        let spans = vec![
+            (0, 0),
+            (0, 4),
+            (3, 5),
+            (15, 17),
+            (16, 16),
+            (17, 39),
+            (30, 33),
+            (0, 4),
+        ];
+        let got = span_attention(&values_t, &alpha_t, &spans)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        for (row, &(s, e)) in got.iter().zip(&spans) {
+            let max = alpha[s..=e]
+                .iter()
+                .cloned()
+                .fold(f32::NEG_INFINITY, f32::max);
+            let z: f32 = alpha[s..=e].iter().map(|a| (a - max).exp()).sum();
+            for col in 0..d {
+                let want: f32 = (s..=e)
+                    .map(|t| (alpha[t] - max).exp() / z * values[t * d + col])
+                    .sum();
+                assert!(
+                    (row[col] - want).abs() < 1e-5,
+                    "{s}..{e}: {} vs {want}",
+                    row[col]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ffnn_names_follow_the_sequential_indices() {
+        let params = ParamStore::new(crate::rng::ModelRng::new(0), DType::F32, Device::Cpu);
+        Ffnn::new(&params, "x", 4, &[5, 6], 1).unwrap();
+        let names: Vec<String> = params.all().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "head.x.0.bias",
+                "head.x.0.weight",
+                "head.x.3.bias",
+                "head.x.3.weight",
+                "head.x.6.bias",
+                "head.x.6.weight"
+            ]
+        );
+    }
+}
