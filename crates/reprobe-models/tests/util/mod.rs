@@ -126,3 +126,93 @@ pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
         .to_scalar::<f64>()
         .unwrap()
 }
+
+/// A tiny deterministic encoder: hidden state `l` of token id `x` at feature `h` is
+/// `sin(0.37·x + 0.11·h + 0.5·l)`; in training, dropout p = 0.5 on top. Counts its calls.
+pub struct ToyEncoder {
+    pub layers: usize,
+    pub hidden: usize,
+    pub fingerprint: String,
+    pub calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub dropout: reprobe_models::dropout::Dropout,
+}
+
+impl ToyEncoder {
+    pub fn new(layers: usize, hidden: usize, fingerprint: &str) -> Self {
+        ToyEncoder {
+            layers,
+            hidden,
+            fingerprint: fingerprint.to_string(),
+            calls: Default::default(),
+            dropout: reprobe_models::dropout::Dropout::new(
+                0.5,
+                reprobe_models::rng::ModelRng::new(9),
+            ),
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl reprobe_models::encoders::Encoder for ToyEncoder {
+    fn forward_t(
+        &self,
+        input_ids: &Tensor,
+        _attention_mask: &Tensor,
+        train: bool,
+    ) -> reprobe_models::Result<Vec<Tensor>> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let ids = (input_ids.to_dtype(DType::F32)?.unsqueeze(2)? * 0.37)?; // [S, T, 1]
+        let features: Vec<f32> = (0..self.hidden).map(|h| 0.11 * h as f32).collect();
+        let features = Tensor::from_vec(features, self.hidden, input_ids.device())?; // [H]
+        let mut states = Vec::new();
+        for layer in 0..=self.layers {
+            let state = (ids.broadcast_add(&features)? + 0.5 * layer as f64)?.sin()?; // [S, T, H]
+            states.push(self.dropout.forward_t(&state, train)?);
+        }
+        Ok(states)
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    fn num_layers(&self) -> usize {
+        self.layers
+    }
+
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+}
+
+/// Returns the golden fixture's hidden states of one model whatever the ids (L = 3, H = 8).
+pub struct FixtureEncoder {
+    pub states: Vec<Tensor>,
+    pub fingerprint: String,
+}
+
+impl reprobe_models::encoders::Encoder for FixtureEncoder {
+    fn forward_t(
+        &self,
+        _ids: &Tensor,
+        _mask: &Tensor,
+        _train: bool,
+    ) -> reprobe_models::Result<Vec<Tensor>> {
+        Ok(self.states.clone())
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.states[0].dims()[2]
+    }
+
+    fn num_layers(&self) -> usize {
+        self.states.len() - 1
+    }
+
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+}
