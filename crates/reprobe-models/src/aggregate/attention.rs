@@ -666,6 +666,41 @@ mod tests {
         assert!(build(&cfg, 2, Compat::default()).is_err());
     }
 
+    /// Every projection learns: the loss reaches the query, the keys and the values through the softmax.
+    #[test]
+    fn gradients_reach_every_projection() {
+        let cfg = AttentionConfig {
+            hidden_size: Some(3),
+            reuse_target_query_as_key: false,
+            ..AttentionConfig::default()
+        };
+        let (agg, params) = build(&cfg, 2, Compat::default()).unwrap();
+        let x0 = t(&[0.3, -1.0, 2.0, 0.5, 1.5, 0.2, -0.7, 0.1], (1, 2, 4));
+        let x1 = t(&[1.0, 0.4, -0.2, 0.9, -1.1, 0.6, 0.3, 2.0], (1, 2, 4));
+        let mask = Tensor::ones((1, 2), DType::U32, &Device::Cpu).unwrap();
+        let out = agg.forward(&[vec![x0], vec![x1]], &mask).unwrap();
+        let loss = out.embeddings.sqr().unwrap().sum_all().unwrap();
+        let grads = loss.backward().unwrap();
+        for (name, var) in params.all() {
+            let grad = grads
+                .get(var.as_tensor())
+                .unwrap_or_else(|| panic!("no gradient for {name}"));
+            let norm = grad
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap();
+            assert!(norm > 0.0, "{name}: zero gradient");
+        }
+        assert_eq!(
+            params.all().len(),
+            10,
+            "weight and bias of query, keys 0 and 1, values 0 and 1"
+        );
+    }
+
     /// "No projections" in the fixed mode is a parameter-free attention: q = x_t, k_i = x_i, v_i = x_i.
     #[test]
     fn no_projections_by_hand() {

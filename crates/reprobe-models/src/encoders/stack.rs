@@ -570,6 +570,67 @@ mod tests {
     }
 
     #[test]
+    fn toml_config_of_a_paper_setting() {
+        let text = r#"
+            encoder_order = ["target", "mrpc"]
+            cossim_target = "target"
+            compat = "reference"
+
+            [encoders.target]
+            checkpoint = "models/pretrained/bert-base-cased-coref-hoi"
+            freeze = true
+
+            [encoders.mrpc]
+            checkpoint = "bert-base-cased-finetuned-mrpc"
+            freeze = true
+            truncate = 9
+            config = { hidden_dropout_prob = 0.0 }
+
+            [aggregate]
+            kind = "attention"
+            reuse_target_query_as_key = false
+            mode_query = "constant"
+            mode_keys = "token"
+
+            [compat_options]
+            frozen_dropout = false
+
+            [cache]
+            dir = "/tmp/features"
+            memory_mb = 512
+        "#;
+        let cfg: StackConfig = toml::from_str(text).unwrap();
+        assert_eq!(cfg.order().unwrap(), ["target", "mrpc"]);
+        assert_eq!(cfg.encoders["mrpc"].truncate, Some(9));
+        assert_eq!(
+            cfg.encoders["mrpc"].config["hidden_dropout_prob"],
+            serde_json::json!(0.0)
+        );
+        let compat = cfg.compat();
+        assert!(
+            compat.hidden_size_raised
+                && compat.aggregator_in_encoder_group
+                && !compat.frozen_dropout
+        );
+        let AggregateConfig::Attention(attn) = &cfg.aggregate else {
+            panic!("{:?}", cfg.aggregate);
+        };
+        assert_eq!(attn.mode_keys, Some(crate::aggregate::AttentionMode::Token));
+        assert_eq!(cfg.cache.memory_mb, 512);
+        assert!(cfg.cache.disk && cfg.cache.enabled);
+
+        for typo in [
+            "[aggregate]\nkind = \"attention\"\nhiden_size = 3",
+            "[encoders.a]\ncheckpont = \"x\"",
+            "[compat_options]\nfrozen_drop = true",
+            "compat = \"paper\"",
+            "[cache]\nmemory = 3",
+        ] {
+            assert!(toml::from_str::<StackConfig>(typo).is_err(), "{typo}");
+        }
+    }
+
+    #[test]
     fn order_is_required_and_validated() {
         let mut cfg = config(&["target", "mrpc"]);
         assert_eq!(cfg.order().unwrap(), ["target", "mrpc"]);
