@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod aggregate;
+pub mod cache;
 pub mod dropout;
 pub mod encoders;
 mod error;

@@ -5,6 +5,8 @@
 //! (SPEC §2.1, `truncate = k`) has `k + 1` hidden states and never loads the layers above `k`.
 use candle_core::Tensor;
 
+pub mod stack;
+
 use crate::Result;
 
 /// A token encoder: subtoken ids in, one `[B, T, H]` tensor per layer out.
