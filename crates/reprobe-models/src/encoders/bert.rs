@@ -65,7 +65,8 @@ pub struct BertOptions {
     pub vocab_size: Option<usize>,
     /// Frozen or tuned.
     pub tuning: Tuning,
-    /// The random stream of the dropout masks (and of new vocabulary rows).
+    /// The random stream of the dropout masks (and of new vocabulary rows). Clones of a `ModelRng`
+    /// share one stream, so two encoders built from clones of the same options draw different masks.
     pub rng: ModelRng,
 }
 
