@@ -99,7 +99,9 @@ impl Document {
 }
 
 /// A document cut into model segments at the subtoken level: one line of a coref-hoi `*.jsonlines` file
-/// (SPEC §6.4). Field names and meaning are those of the reference preprocessing.
+/// (SPEC §6.4). Field names, meaning and order are those of the reference preprocessing (`preprocess.py`
+/// writes `doc_key, tokens, sentences, speakers, constituents, ner, clusters, sentence_map, subtoken_map,
+/// pronouns`); `genre` is ours and comes last.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreparedDocument {
     /// `<doc id>_<part>`.
@@ -109,32 +111,82 @@ pub struct PreparedDocument {
     pub tokens: Vec<String>,
     /// Segments of WordPiece subtokens, each `[CLS] … [SEP]` and at most `seg_len` long.
     pub sentences: Vec<Vec<String>>,
-    /// Speaker per subtoken, parallel to `sentences` (`[SPL]` for `[CLS]`/`[SEP]`).
+    /// Speaker per subtoken, parallel to `sentences` (`[SPL]` for `[CLS]`/`[SEP]`, `-` where the CoNLL
+    /// file has none).
     pub speakers: Vec<Vec<String>>,
-    /// Clusters as inclusive flat subtoken index pairs (`[CLS]`/`[SEP]` counted).
-    pub clusters: Vec<Vec<[usize; 2]>>,
-    /// Sentence id per flat subtoken.
-    pub sentence_map: Vec<usize>,
-    /// Word index (into `tokens`) per flat subtoken.
-    pub subtoken_map: Vec<usize>,
-    /// Genre string; not written by the reference preprocessing (which derives it from `doc_key[:2]`),
-    /// so it is optional on reading.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub genre: Option<String>,
     /// Always empty in the reference output; kept for compatibility.
     #[serde(default)]
     pub constituents: Vec<serde_json::Value>,
     /// Always empty in the reference output; kept for compatibility.
     #[serde(default)]
     pub ner: Vec<serde_json::Value>,
+    /// Clusters as inclusive flat subtoken index pairs (`[CLS]`/`[SEP]` counted).
+    pub clusters: Vec<Vec<[usize; 2]>>,
+    /// Sentence id per flat subtoken.
+    pub sentence_map: Vec<usize>,
+    /// Word index (into `tokens`) per flat subtoken.
+    pub subtoken_map: Vec<usize>,
     /// Always empty in the reference output; kept for compatibility.
     #[serde(default)]
     pub pronouns: Vec<serde_json::Value>,
+    /// Genre string; not written by the reference preprocessing (which derives it from `doc_key[:2]`),
+    /// so it is optional on reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genre: Option<String>,
 }
 
 impl PreparedDocument {
     /// Total number of subtokens, `[CLS]`/`[SEP]` included.
     pub fn num_subtokens(&self) -> usize {
         self.sentences.iter().map(Vec::len).sum()
+    }
+
+    /// Checks that the fields fit together: `speakers` has the shape of `sentences`, `sentence_map` and
+    /// `subtoken_map` have one entry per subtoken, `subtoken_map` points into `tokens` (when present),
+    /// and every mention is a span `start <= end` inside the document. Returns what is wrong.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.speakers.len() != self.sentences.len() {
+            return Err(format!(
+                "{} segments in `sentences` but {} in `speakers`",
+                self.sentences.len(),
+                self.speakers.len()
+            ));
+        }
+        for (seg_idx, (seg, spk)) in self.sentences.iter().zip(&self.speakers).enumerate() {
+            if seg.len() != spk.len() {
+                return Err(format!(
+                    "segment {seg_idx} has {} subtokens but {} speakers",
+                    seg.len(),
+                    spk.len()
+                ));
+            }
+        }
+        let n = self.num_subtokens();
+        for (name, len) in [
+            ("sentence_map", self.sentence_map.len()),
+            ("subtoken_map", self.subtoken_map.len()),
+        ] {
+            if len != n {
+                return Err(format!("`{name}` has {len} entries for {n} subtokens"));
+            }
+        }
+        if !self.tokens.is_empty() {
+            if let Some(bad) = self.subtoken_map.iter().find(|&&w| w >= self.tokens.len()) {
+                return Err(format!(
+                    "`subtoken_map` points to word {bad} of {} tokens",
+                    self.tokens.len()
+                ));
+            }
+        }
+        for (cluster_idx, cluster) in self.clusters.iter().enumerate() {
+            for &[start, end] in cluster {
+                if start > end || end >= n {
+                    return Err(format!(
+                        "mention [{start}, {end}] of cluster {cluster_idx} is not a span inside the {n} subtokens"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }

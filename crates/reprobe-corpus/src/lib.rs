@@ -10,6 +10,15 @@
 //! This crate has no tensors and no model code.
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod document;
+pub mod error;
+pub mod readers;
+pub mod tokenize;
+pub mod writers;
 
+pub use atomic::write_atomic;
 pub use document::{genre_of, Cluster, Document, PreparedDocument, Span, ONTONOTES_GENRES};
+pub use error::{Error, Result};
+pub use readers::conll2012::read_conll2012;
+pub use tokenize::{Encoded, SpecialToken, SubwordTokenizer};
