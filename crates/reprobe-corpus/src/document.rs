@@ -76,7 +76,10 @@ pub struct Document {
     pub speakers: Vec<Option<String>>,
     /// Genre: the first two characters of `id` when they are an OntoNotes genre, else the reader's fallback.
     pub genre: String,
-    /// Coreference clusters as word spans (inclusive), in order of first appearance of their ids.
+    /// Coreference clusters as word spans (inclusive). From the CoNLL reader: in the reference scorer's
+    /// entity order (first sight of each id, a cell read as `(N)`, then `(N`, then `N)`), mentions in
+    /// the order they are completed; a mention may repeat and may sit in two clusters, as in the file
+    /// (see [`crate::readers::conll2012`]).
     pub clusters: Vec<Cluster>,
 }
 

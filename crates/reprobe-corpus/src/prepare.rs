@@ -19,6 +19,8 @@
 //! - A word that tokenizes to nothing (only control or zero-width characters) becomes `[UNK]`; the
 //!   reference gives it no subtoken and thereby shifts `token_end` and the mentions after it.
 //! - A word longer than a whole segment is cut inside (see [`crate::segment`]); the reference crashes.
+//!   Every subtoken of such a word keeps the word's speaker (the reference would give the pieces after
+//!   the cut the `[SPL]` of the new segment's `[CLS]`, had it not crashed).
 //! - Mentions inside a cluster are sorted by (start, end); the reference writes Python set order.
 //!   Clusters are in the scorer's order of the CoNLL file ([`Document::clusters`]), a merged cluster at
 //!   the place of its first part; the reference orders them by first completed mention. Neither order

@@ -192,8 +192,8 @@ impl Conll2012Reader {
                 path,
                 open.begin_line + 1,
                 format!(
-                    "`#begin document ({}); part {}` has no `#end document` before the end of the file",
-                    open.id, open.part
+                    "`{}` has no `#end document` before the end of the file",
+                    lines[open.begin_line].trim_end()
                 ),
             ));
         }
