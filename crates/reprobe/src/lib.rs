@@ -3,7 +3,9 @@
 //! tensor of its own.
 pub mod cli;
 pub mod config;
+pub mod device;
 pub mod fsutil;
 pub mod report;
 pub mod sweep;
 pub mod timestamp;
+pub mod train;

@@ -1,3 +1,161 @@
 //! Configuration: TOML files with `extends`, Hydra-style overrides, sweeps, and the resolved run config.
+//!
+//! Raw input (file chain + `key=value` arguments) becomes one validated [`RunConfig`] in [`resolve`];
+//! nothing downstream reads raw strings.
 pub mod load;
 pub mod overrides;
+pub mod schema;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use toml::{Table, Value};
+
+pub use schema::RunConfig;
+
+use load::{apply_overrides, deserialize_config, load_toml_chain, set_path};
+use overrides::Override;
+
+/// A resolved config: the typed struct and the TOML table it was read from (what `config.toml` of a run
+/// folder holds).
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The validated config.
+    pub config: RunConfig,
+    /// The fully resolved TOML (extends merged, overrides applied, defaults filled in, paths absolute).
+    pub table: Table,
+}
+
+impl Resolved {
+    /// The resolved config as TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(&self.table)
+            .unwrap_or_else(|e| format!("# cannot render the config: {e}\n"))
+    }
+}
+
+/// Reads `path` (with its `extends` chain), applies `overrides`, and validates the result.
+pub fn resolve(path: &Path, overrides: &[Override]) -> Result<Resolved> {
+    let mut table = load_toml_chain(path)?;
+    apply_overrides(&mut table, overrides)?;
+    resolve_table(table, &path.display().to_string(), overrides)
+}
+
+/// Validates an already merged table (a run folder's `config.toml`, or a file chain with overrides).
+pub fn resolve_table(mut table: Table, origin: &str, overrides: &[Override]) -> Result<Resolved> {
+    apply_compat_preset(&mut table);
+    fill_encoder_order(&mut table);
+    let config: RunConfig = deserialize_config(table, origin, overrides)?;
+    validate(&config).with_context(|| format!("invalid config ({origin})"))?;
+    let config = absolutize_paths(config)?;
+    // Render the typed config back: every default filled in, so a run folder's config.toml says everything.
+    let table = Table::try_from(&config).context("cannot render the resolved config as TOML")?;
+    Ok(Resolved { config, table })
+}
+
+/// `compat = "reference"` also switches the head's and the train loop's compatibility options on, unless
+/// the config sets them.
+fn apply_compat_preset(table: &mut Table) {
+    if table.get("compat").and_then(Value::as_str) != Some("reference") {
+        return;
+    }
+    let defaults: [(&[&str], Value); 3] = [
+        (&["head", "pad_top_spans"], Value::Boolean(true)),
+        (&["head", "gold_crop"], Value::String("index_sliced".into())),
+        (&["train", "crop_at_eval"], Value::Boolean(true)),
+    ];
+    for (path, value) in defaults {
+        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        if load::get_path(table, &path).is_none() {
+            // Only fails below a non-table, which deserialisation reports with the key.
+            let _ = set_path(table, &path, value);
+        }
+    }
+}
+
+/// Without an explicit `encoder_order`, the encoders are stacked in the order their tables appear.
+fn fill_encoder_order(table: &mut Table) {
+    if table.contains_key("encoder_order") {
+        return;
+    }
+    if let Some(Value::Table(encoders)) = table.get("encoders") {
+        let order: Vec<Value> = encoders.keys().map(|k| Value::String(k.clone())).collect();
+        if order.len() > 1 {
+            table.insert("encoder_order".into(), Value::Array(order));
+        }
+    }
+}
+
+fn validate(cfg: &RunConfig) -> Result<()> {
+    cfg.head.validate()?;
+    cfg.optim.validate()?;
+    cfg.stack_config().order()?;
+    if cfg.data.seg_len < 3 {
+        anyhow::bail!(
+            "`data.seg_len` = {} leaves no room for [CLS], a subtoken and [SEP]",
+            cfg.data.seg_len
+        );
+    }
+    if !cfg.data.genres.contains(&cfg.data.genre_fallback) {
+        anyhow::bail!(
+            "`data.genre_fallback` = {:?} is not in `data.genres` = {:?}",
+            cfg.data.genre_fallback,
+            cfg.data.genres
+        );
+    }
+    if cfg.data.genres.len() > cfg.head.num_genres {
+        anyhow::bail!(
+            "`data.genres` has {} genres but `head.num_genres` = {}",
+            cfg.data.genres.len(),
+            cfg.head.num_genres
+        );
+    }
+    if cfg.train.max_epochs == 0 {
+        anyhow::bail!("`train.max_epochs` must be at least 1");
+    }
+    if !["f32", "bf16", "f16"].contains(&cfg.dtype.as_str()) {
+        anyhow::bail!(
+            "`dtype` = {:?}: use \"f32\", \"bf16\" or \"f16\"",
+            cfg.dtype
+        );
+    }
+    crate::device::parse_device(&cfg.device)
+        .with_context(|| format!("`device` = {:?}", cfg.device))?;
+    Ok(())
+}
+
+/// Local paths become absolute, so a run folder's config works from any working directory (and in sweep
+/// jobs). Names that are not local paths (Hugging Face ids) stay as they are.
+fn absolutize_paths(mut cfg: RunConfig) -> Result<RunConfig> {
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    let abs = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            cwd.join(p)
+        }
+    };
+    for p in [&mut cfg.data.train, &mut cfg.data.dev, &mut cfg.data.test]
+        .into_iter()
+        .flatten()
+    {
+        *p = abs(p);
+    }
+    let local = |s: &mut String| {
+        let p = Path::new(s.as_str());
+        if !p.is_absolute() && p.exists() {
+            *s = abs(p).display().to_string();
+        }
+    };
+    if let Some(t) = cfg.data.tokenizer.as_mut() {
+        local(t);
+    }
+    for enc in cfg.encoders.values_mut() {
+        local(&mut enc.checkpoint);
+    }
+    for path in cfg.checkpoints.values_mut() {
+        local(path);
+    }
+    cfg.cache.dir = abs(&cfg.cache.dir);
+    Ok(cfg)
+}

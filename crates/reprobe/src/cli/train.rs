@@ -1,0 +1,232 @@
+//! `reprobe train`: one run, or with `--multirun` a sweep over every combination of the swept overrides.
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+
+use crate::config::overrides::{parse_override, Override};
+use crate::config::{resolve, Resolved};
+use crate::report::{grouping_keys, load_runs, summary_of, PREFERRED_METRICS};
+use crate::sweep::runner::LocalRunner;
+use crate::sweep::{self, slurm, Sweep};
+use crate::timestamp;
+use crate::train::fit::fit;
+
+/// Train and evaluate a coreference probe.
+///
+/// CONFIG is a TOML file (see configs/coref/); each OVERRIDE is `key=value` in the style of Hydra:
+/// `seed=3`, `train.max_epochs=2`, `encoders.mrpc.truncate=9`, lists `[a,b]`, maps `{id:path}`,
+/// `'quoted strings'`, `~key` to delete a key. With --multirun, `key=v1,v2,v3` and `seed=range(1,6)`
+/// sweep over every combination, --jobs at a time; running the same command again resumes the sweep.
+///
+/// A run writes runs/<name>/<timestamp>/ (or --run-dir): config.toml, metrics.jsonl, log.txt,
+/// checkpoints/{best,last}/ and result.json. Training again with the same --run-dir resumes from the last
+/// checkpoint.
+///
+/// Examples:
+///   reprobe train configs/coref/ontogum_minilm_frozen.toml
+///   reprobe train configs/coref/ontogum_minilm_frozen.toml seed=1,2,3 train.max_epochs=2 --multirun --jobs 2
+///   reprobe train configs/coref/paper/table_g_truncation.toml --print-config
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct TrainArgs {
+    /// The config file.
+    config: PathBuf,
+    /// `key=value` overrides.
+    #[arg(value_name = "OVERRIDE")]
+    overrides: Vec<String>,
+    /// The run folder (default runs/<name>/<timestamp>/); an existing one with a checkpoint is resumed.
+    #[arg(long, value_name = "DIR")]
+    run_dir: Option<PathBuf>,
+    /// Print the resolved config and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// Sweep over every combination of comma-separated override values.
+    #[arg(long, short = 'm')]
+    multirun: bool,
+    /// Sweep jobs at once (local launcher).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    jobs: usize,
+    /// GPUs to share among sweep jobs, one job per device: `0,1` (each job gets `device = cuda:<i>`).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    devices: Vec<usize>,
+    /// The sweep folder (default: runs/sweeps/<name>/<timestamp>/, or the unfinished sweep of the same
+    /// command there).
+    #[arg(long, value_name = "DIR")]
+    sweep_dir: Option<PathBuf>,
+    /// Where sweep jobs run.
+    #[arg(long, value_enum, default_value_t = Launcher::Local)]
+    launcher: Launcher,
+    /// Run on this device (overrides the config's `device`), e.g. `cuda:0`.
+    #[arg(long, value_name = "DEVICE")]
+    device: Option<String>,
+}
+
+/// Where sweep jobs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Launcher {
+    /// On this machine, --jobs at a time.
+    Local,
+    /// As a Slurm job array (`sbatch --array`).
+    Slurm,
+}
+
+/// Runs `reprobe train`.
+pub fn run(args: TrainArgs) -> Result<ExitCode> {
+    let mut overrides: Vec<Override> = args
+        .overrides
+        .iter()
+        .map(|a| parse_override(a))
+        .collect::<Result<_>>()?;
+    if let Some(device) = &args.device {
+        overrides.push(parse_override(&format!("device={device}"))?);
+    }
+    if args.multirun {
+        return run_sweep(&args, &overrides);
+    }
+    let resolved = resolve(&args.config, &overrides)?;
+    if args.print_config {
+        print!("{}", resolved.to_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let run_dir = args.run_dir.clone().unwrap_or_else(|| {
+        PathBuf::from("runs")
+            .join(&resolved.config.name)
+            .join(timestamp::folder_name_now())
+    });
+    fit(&resolved, &run_dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_sweep(args: &TrainArgs, overrides: &[Override]) -> Result<ExitCode> {
+    let expanded = sweep::expand(overrides)?;
+    // Resolve every job's config first: a typo fails before any job runs.
+    let mut jobs = Vec::with_capacity(expanded.len());
+    let mut name = String::new();
+    for (assignment, job_overrides) in &expanded {
+        let resolved: Resolved = resolve(&args.config, job_overrides).with_context(|| {
+            let label: Vec<String> = assignment.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("in the sweep job {}", label.join(" "))
+        })?;
+        name = resolved.config.name.clone();
+        jobs.push((assignment.clone(), resolved.to_toml()));
+    }
+    if args.print_config {
+        for (assignment, toml) in &jobs {
+            let label: Vec<String> = assignment.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!("# job: {}\n{toml}", label.join(" "));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let probe = Sweep {
+        name: name.clone(),
+        config: args.config.clone(),
+        overrides: overrides.iter().map(|o| o.raw.clone()).collect(),
+        swept_keys: vec![],
+        created: String::new(),
+        jobs: vec![],
+    };
+    let parent = PathBuf::from("runs").join("sweeps").join(&name);
+    let dir = match &args.sweep_dir {
+        Some(dir) => dir.clone(),
+        None => sweep::find_same_sweep(&parent, &probe)
+            .unwrap_or_else(|| parent.join(timestamp::folder_name_now())),
+    };
+    let sweep = if dir.join(sweep::SWEEP_FILE).exists() {
+        let existing = Sweep::load(&dir)?;
+        if !existing.same_command(&probe) {
+            bail!(
+                "{} holds a sweep of another command ({} {}); use another --sweep-dir",
+                dir.display(),
+                existing.config.display(),
+                existing.overrides.join(" ")
+            );
+        }
+        println!("resuming the sweep in {}", dir.display());
+        existing
+    } else {
+        println!("new sweep of {} jobs in {}", jobs.len(), dir.display());
+        sweep::create(&dir, &name, &args.config, overrides, jobs)?
+    };
+    launch(&dir, &sweep, args.launcher, args.jobs, &args.devices)
+}
+
+/// Runs (or submits) the unfinished jobs of the sweep in `dir`, then writes and prints its summary.
+pub fn launch(
+    dir: &Path,
+    sweep: &Sweep,
+    launcher: Launcher,
+    jobs: usize,
+    devices: &[usize],
+) -> Result<ExitCode> {
+    let exe = std::env::current_exe().context("cannot find the reprobe executable")?;
+    if launcher == Launcher::Slurm {
+        let first_job = sweep.job_dir(dir, 0).join("config.toml");
+        let cfg = crate::config::resolve_table(
+            std::fs::read_to_string(&first_job)
+                .with_context(|| format!("cannot read {}", first_job.display()))?
+                .parse()
+                .with_context(|| format!("{} is not valid TOML", first_job.display()))?,
+            &first_job.display().to_string(),
+            &[],
+        )?;
+        match slurm::write_script(dir, sweep, &exe, &cfg.config.slurm)? {
+            Some(script) => {
+                println!("wrote {}", script.display());
+                slurm::submit(&script)?;
+            }
+            None => println!("every job of {} is finished", dir.display()),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let parallel = jobs.max(1);
+    let runner = LocalRunner {
+        program: exe,
+        args: vec!["sweep".into(), "run-job".into()],
+        parallel,
+        devices: devices.iter().map(|d| format!("cuda:{d}")).collect(),
+        threads_per_job: (cores / parallel).max(1),
+    };
+    let report = runner.run(dir)?;
+    let written = write_sweep_summary(dir)?;
+    println!(
+        "{} jobs finished now, {} before{}",
+        report.finished,
+        report.already_done,
+        if report.failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} FAILED: {:?}", report.failed.len(), report.failed)
+        }
+    );
+    if let Some(md) = written {
+        println!("\n{md}");
+        println!("summary: {}/summary.{{md,csv,json}}", dir.display());
+    }
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Writes `summary.{json,csv,md}` of a sweep over its finished jobs; returns the Markdown table.
+pub fn write_sweep_summary(dir: &Path) -> Result<Option<String>> {
+    let (runs, swept) = load_runs(&[dir.to_path_buf()])?;
+    let keys = grouping_keys(&[], &swept);
+    let summary = summary_of(&runs, &keys);
+    if summary.rows.is_empty() {
+        return Ok(None);
+    }
+    summary.write(dir, PREFERRED_METRICS)?;
+    let metrics: Vec<String> = summary
+        .metric_names(PREFERRED_METRICS)
+        .into_iter()
+        .filter(|m| PREFERRED_METRICS.contains(&m.as_str()))
+        .collect();
+    Ok(Some(summary.to_markdown(&metrics)))
+}

@@ -1,0 +1,226 @@
+//! The run config: every key of a `reprobe train` TOML file, with its default and the SPEC section it
+//! comes from. Unknown keys are errors (`deny_unknown_fields`), reported with the closest known key by
+//! [`super::load::deserialize_config`].
+//!
+//! ```toml
+//! name = "ontogum_minilm"        # runs/<name>/<timestamp>/
+//! seed = 11
+//! device = "cpu"                 # or "cuda:0"
+//! dtype = "f32"                  # or "bf16", "f16"
+//! compat = "none"                # or "reference": every SPEC §9 behaviour of the reference code
+//! [data]     train/dev/test files (CoNLL-2012 or prepared jsonlines), tokenizer, seg_len, genres
+//! [encoders.<id>]  checkpoint, freeze, truncate, config, vocab_size   (SPEC §2.1)
+//! [aggregate]      kind = "mean" | "sum" | "concat" | "attention" + options (SPEC §2.3)
+//! [head]           the coref-hoi options (SPEC §3.9)
+//! [optim]          learning rates, eps, weight decay, warm-up, clipping (SPEC §3.6)
+//! [train]          epochs, early stopping, test evaluation
+//! [cache]          the frozen-feature cache
+//! [checkpoints]    names usable as `checkpoint = "<name>"` (paper configs)
+//! [slurm]          the `--launcher slurm` options
+//! ```
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use reprobe_models::aggregate::{AggregateConfig, CompatOptions, CompatPreset};
+use reprobe_models::cache::CacheConfig;
+use reprobe_models::encoders::stack::{EncoderConfig, StackConfig};
+use reprobe_models::heads::coref::CorefConfig;
+use reprobe_models::optim::OptimConfig;
+
+use crate::sweep::slurm::SlurmConfig;
+
+/// Genres in coref-hoi's order: the index is the genre id of the genre embedding (unknown document ids
+/// get `data.genre_fallback`, by default `bc`, i.e. id 0).
+pub const COREF_HOI_GENRES: [&str; 7] = ["bc", "bn", "mz", "nw", "pt", "tc", "wb"];
+
+/// A whole `reprobe train` config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The run's name: the folder `runs/<name>/` and the sweep folder name. Default `run`.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Seeds every random draw (initialisation, dropout, shuffling, cropping). Unlike the reference
+    /// (SPEC §9.18), 0 is a seed like any other. Default 12345 (the reference experiments' default).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// `cpu`, `cuda` or `cuda:N` (CUDA needs a build with `--features cuda`). Default `cpu`.
+    #[serde(default = "default_device")]
+    pub device: String,
+    /// Weights and activations of the encoders: `f32`, `bf16` or `f16`. The head, the aggregator and the
+    /// optimiser state stay in f32. Default `f32`.
+    #[serde(default = "default_dtype")]
+    pub dtype: String,
+    /// `none`: every SPEC §9 bug fixed; `reference`: the reference code's behaviour, bugs included (sets
+    /// the defaults of `compat_options`, `head.pad_top_spans`, `head.gold_crop`, `train.crop_at_eval`).
+    /// Default `none`.
+    #[serde(default)]
+    pub compat: CompatPreset,
+    /// Individual compatibility switches of the encoder stack (SPEC §9.5–9.9); unset ones follow `compat`.
+    #[serde(default)]
+    pub compat_options: CompatOptions,
+    /// The data.
+    pub data: DataConfig,
+    /// Names for checkpoints: an encoder whose `checkpoint` is one of these names uses the value (a local
+    /// folder or a Hugging Face id). The paper configs name their encoders this way. Default: none.
+    #[serde(default)]
+    pub checkpoints: BTreeMap<String, String>,
+    /// The encoders by id (SPEC §2.1). At least one.
+    #[serde(default)]
+    pub encoders: BTreeMap<String, EncoderConfig>,
+    /// The encoder ids in stack order, the target (query) encoder first. Needed with more than one
+    /// encoder. Default: empty.
+    #[serde(default)]
+    pub encoder_order: Vec<String>,
+    /// How the encoders' embeddings are combined (SPEC §2.3). Default `mean`.
+    #[serde(default)]
+    pub aggregate: AggregateConfig,
+    /// L2-normalise each encoder's embeddings before aggregating (SPEC §2.2). Default false.
+    #[serde(default)]
+    pub normalize_embeddings: bool,
+    /// Log the cosine similarity of this encoder's embeddings with the others' each epoch (SPEC §2.2).
+    /// Default: none.
+    #[serde(default)]
+    pub cossim_target: Option<String>,
+    /// The frozen-feature cache.
+    #[serde(default)]
+    pub cache: CacheConfig,
+    /// The coref-hoi head (SPEC §3.9).
+    #[serde(default)]
+    pub head: CorefConfig,
+    /// The optimisers (SPEC §3.6).
+    #[serde(default)]
+    pub optim: OptimConfig,
+    /// The training loop.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// Options of `--launcher slurm`.
+    #[serde(default)]
+    pub slurm: SlurmConfig,
+}
+
+/// `[data]`: where documents come from and how they are cut into model segments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Training documents: a CoNLL-2012 file (prepared on the fly) or a prepared `*.jsonlines`.
+    pub train: Option<PathBuf>,
+    /// Development documents (evaluated after every epoch; early stopping watches them).
+    pub dev: Option<PathBuf>,
+    /// Test documents (evaluated once with the best weights when `train.eval_test` is true).
+    pub test: Option<PathBuf>,
+    /// The tokenizer folder (`tokenizer.json`, or `vocab.txt` + `tokenizer_config.json`). Default: the
+    /// first encoder's checkpoint folder.
+    pub tokenizer: Option<String>,
+    /// Maximum subtokens per segment, `[CLS]`/`[SEP]` included (SPEC §6.3). Default 384.
+    pub seg_len: usize,
+    /// Genre of documents whose id does not start with an OntoNotes genre. Default `bc`.
+    pub genre_fallback: String,
+    /// The genre list; a genre's position is its id for the genre embedding. Default coref-hoi's
+    /// `["bc", "bn", "mz", "nw", "pt", "tc", "wb"]`.
+    pub genres: Vec<String>,
+    /// Use at most this many training documents (for smoke runs and benchmarks). Default: all.
+    pub max_train_docs: Option<usize>,
+    /// Use at most this many dev/test documents. Default: all.
+    pub max_eval_docs: Option<usize>,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            train: None,
+            dev: None,
+            test: None,
+            tokenizer: None,
+            seg_len: 384,
+            genre_fallback: "bc".into(),
+            genres: COREF_HOI_GENRES.iter().map(|g| g.to_string()).collect(),
+            max_train_docs: None,
+            max_eval_docs: None,
+        }
+    }
+}
+
+/// `[train]`: epochs, early stopping and what is evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Maximum number of epochs; also the learning-rate horizon unless `lr_horizon_epochs` is set
+    /// (SPEC §3.6). Default 100 (the paper runs).
+    pub max_epochs: usize,
+    /// Early stopping never stops before this many epochs (SPEC §7). Default 5.
+    pub min_epochs: usize,
+    /// Stop after this many epochs without a better `val/f1`; 0 = never stop early. Default 5.
+    pub patience: usize,
+    /// The schedules' horizon `T` in epochs (SPEC §9.4: the reference uses `max_epochs`, so results depend
+    /// on it even when training stops early). Default: `max_epochs`.
+    pub lr_horizon_epochs: Option<usize>,
+    /// Evaluate the test split with the best weights at the end. Default false (the paper never does).
+    pub eval_test: bool,
+    /// Compatibility (SPEC §9.2): crop long dev/test documents to `head.max_training_sentences` segments at
+    /// evaluation too, as the reference does. Default false (`compat = "reference"`: true).
+    pub crop_at_eval: Option<bool>,
+    /// Keep a copy of the weights of every epoch's end besides `best` and `last`. Default false.
+    pub keep_every_epoch: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            max_epochs: 100,
+            min_epochs: 5,
+            patience: 5,
+            lr_horizon_epochs: None,
+            eval_test: false,
+            crop_at_eval: None,
+            keep_every_epoch: false,
+        }
+    }
+}
+
+fn default_name() -> String {
+    "run".into()
+}
+
+fn default_seed() -> u64 {
+    12345
+}
+
+fn default_device() -> String {
+    "cpu".into()
+}
+
+fn default_dtype() -> String {
+    "f32".into()
+}
+
+impl RunConfig {
+    /// The stack part of the config, with `[checkpoints]` names resolved.
+    pub fn stack_config(&self) -> StackConfig {
+        let mut encoders = self.encoders.clone();
+        for enc in encoders.values_mut() {
+            if let Some(path) = self.checkpoints.get(&enc.checkpoint) {
+                enc.checkpoint = path.clone();
+            }
+        }
+        StackConfig {
+            encoders,
+            encoder_order: self.encoder_order.clone(),
+            aggregate: self.aggregate.clone(),
+            normalize_embeddings: self.normalize_embeddings,
+            cossim_target: self.cossim_target.clone(),
+            compat: self.compat,
+            compat_options: self.compat_options,
+            cache: self.cache.clone(),
+        }
+    }
+
+    /// Whether long evaluation documents are cropped (SPEC §9.2).
+    pub fn crop_at_eval(&self) -> bool {
+        self.train
+            .crop_at_eval
+            .unwrap_or(self.compat == CompatPreset::Reference)
+    }
+}

@@ -1,0 +1,204 @@
+//! The coreference model of a run: the encoder stack (SPEC §2) and the coref-hoi head (SPEC §3), with one
+//! parameter store and one seeded random stream.
+use anyhow::{Context, Result};
+use candle_core::{DType, Device, Tensor};
+
+use reprobe_corpus::SubwordTokenizer;
+use reprobe_models::encoders::bert::{BertEncoder, BertOptions, Tuning};
+use reprobe_models::encoders::hub;
+use reprobe_models::encoders::stack::{EncoderStack, StackMember, StackOutput};
+use reprobe_models::heads::coref::{crop_document, CorefHead, CorefOutput};
+use reprobe_models::params::ParamStore;
+use reprobe_models::rng::ModelRng;
+
+use super::data::ModelDocument;
+use crate::config::RunConfig;
+use crate::device::{parse_device, parse_dtype};
+
+/// Everything that computes: tokenizer, encoders, aggregator, head, their parameters and random stream.
+pub struct CorefModel {
+    /// The shared tokenizer of the stack.
+    pub tokenizer: SubwordTokenizer,
+    /// The encoders and the aggregator.
+    pub stack: EncoderStack,
+    /// The coref-hoi head.
+    pub head: CorefHead,
+    /// Every trainable parameter (tuned encoders, aggregator, head).
+    pub params: ParamStore,
+    /// The stream of initialisation and dropout draws (saved in checkpoints).
+    pub rng: ModelRng,
+    /// Where the model runs.
+    pub device: Device,
+}
+
+/// What one forward pass gives.
+pub struct Forward {
+    /// The head's scores, loss (with gold) and decoding.
+    pub output: CorefOutput,
+    /// The encoder stack's diagnostics (attention weights, cosine similarities).
+    pub stack: StackOutput,
+    /// The subtoken offset of the kept window when the document was cropped (0 otherwise).
+    pub token_offset: usize,
+}
+
+impl CorefModel {
+    /// Builds the model of `cfg`: loads every encoder (frozen ones as plain tensors, tuned ones as
+    /// parameters), then the aggregator and the head with fresh parameters drawn from `cfg.seed`.
+    pub fn build(cfg: &RunConfig) -> Result<CorefModel> {
+        let device = parse_device(&cfg.device)?;
+        let dtype = parse_dtype(&cfg.dtype)?;
+        let stack_cfg = cfg.stack_config();
+        let order = stack_cfg.order()?;
+        let tokenizer_dir = match &cfg.data.tokenizer {
+            Some(t) => hub::resolve(t)?,
+            None => hub::resolve(&stack_cfg.encoders[&order[0]].checkpoint).with_context(|| {
+                format!(
+                    "cannot find the tokenizer of encoder `{}` (set `data.tokenizer`)",
+                    order[0]
+                )
+            })?,
+        };
+        let tokenizer = SubwordTokenizer::from_dir(&tokenizer_dir)?;
+        let rng = ModelRng::new(cfg.seed);
+        let params = ParamStore::new(rng.clone(), DType::F32, device.clone());
+        let mut members = Vec::with_capacity(order.len());
+        for id in &order {
+            let enc = &stack_cfg.encoders[id];
+            let options = BertOptions {
+                truncate: enc.truncate,
+                dtype,
+                device: device.clone(),
+                config_overrides: enc.config.clone(),
+                vocab_size: enc.vocab_size,
+                tuning: if enc.freeze {
+                    Tuning::Frozen
+                } else {
+                    Tuning::Tuned {
+                        params: params.clone(),
+                        prefix: format!("encoders.{id}."),
+                    }
+                },
+                rng: rng.clone(),
+            };
+            let encoder = BertEncoder::from_pretrained(&enc.checkpoint, &options)
+                .with_context(|| format!("cannot load encoder `{id}` from `{}`", enc.checkpoint))?;
+            members.push(StackMember {
+                id: id.clone(),
+                vocab_size: encoder.vocab_size(),
+                dtype,
+                encoder: Box::new(encoder),
+            });
+        }
+        let stack = EncoderStack::new(&stack_cfg, members, tokenizer.vocab_size(), &params)?;
+        let head = CorefHead::new(&cfg.head, stack.output_size(), &params)?;
+        Ok(CorefModel {
+            tokenizer,
+            stack,
+            head,
+            params,
+            rng,
+            device,
+        })
+    }
+
+    /// Runs one document: encoders on its segments (cropped to `crop = Some((max_segments, offset))` when
+    /// given and the document is longer), the aggregator, then the head, with the loss when `with_gold`.
+    pub fn forward(
+        &self,
+        doc: &ModelDocument,
+        crop: Option<(usize, usize)>,
+        with_gold: bool,
+        train: bool,
+    ) -> Result<Forward> {
+        let gold = with_gold.then(|| doc.gold());
+        let (segments, inputs, gold, token_offset) = match crop {
+            Some((max_segments, offset)) if doc.segments.len() > max_segments => {
+                let cropped = crop_document(
+                    &doc.inputs,
+                    gold.as_ref(),
+                    max_segments,
+                    offset,
+                    self.head.config().gold_crop,
+                )?;
+                (
+                    &doc.segments[cropped.segments.clone()],
+                    std::borrow::Cow::Owned(cropped.inputs),
+                    cropped.gold,
+                    cropped.tokens.start,
+                )
+            }
+            _ => (
+                &doc.segments[..],
+                std::borrow::Cow::Borrowed(&doc.inputs),
+                gold,
+                0,
+            ),
+        };
+        let (input_ids, attention_mask, real) = pad_segments(segments, &self.device)?;
+        let stack = self
+            .stack
+            .forward_t(&input_ids, &attention_mask, Some(&doc.doc_key), train)
+            .with_context(|| format!("encoding document {}", doc.doc_key))?;
+        let (s, t, h) = stack.embeddings.dims3()?;
+        // [S, T, H] → [S·T, H] → the real subtokens [N, H], in f32 for the head.
+        let embeddings = stack
+            .embeddings
+            .reshape((s * t, h))?
+            .index_select(&real, 0)?
+            .to_dtype(DType::F32)?;
+        let output = self
+            .head
+            .forward_t(&embeddings, inputs.as_ref(), gold.as_ref(), train)
+            .with_context(|| format!("scoring document {}", doc.doc_key))?;
+        Ok(Forward {
+            output,
+            stack,
+            token_offset,
+        })
+    }
+}
+
+/// Pads segments to the longest one.
+///
+/// # Shapes
+/// - output: `input_ids` `[S, T]` u32, `attention_mask` `[S, T]` u32, `real` `[N]` u32 (flat positions of
+///   the real subtokens in `[S·T]`)
+pub fn pad_segments(segments: &[Vec<u32>], device: &Device) -> Result<(Tensor, Tensor, Tensor)> {
+    let s = segments.len();
+    let t = segments.iter().map(Vec::len).max().unwrap_or(0);
+    let mut ids = vec![0u32; s * t];
+    let mut mask = vec![0u32; s * t];
+    let mut real = Vec::with_capacity(segments.iter().map(Vec::len).sum());
+    for (i, seg) in segments.iter().enumerate() {
+        for (j, &id) in seg.iter().enumerate() {
+            ids[i * t + j] = id;
+            mask[i * t + j] = 1;
+            real.push((i * t + j) as u32);
+        }
+    }
+    let n = real.len();
+    Ok((
+        Tensor::from_vec(ids, (s, t), device)?,
+        Tensor::from_vec(mask, (s, t), device)?,
+        Tensor::from_vec(real, n, device)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_keeps_real_positions() {
+        let (ids, mask, real) = pad_segments(&[vec![2, 5, 3], vec![2, 3]], &Device::Cpu).unwrap();
+        assert_eq!(
+            ids.to_vec2::<u32>().unwrap(),
+            vec![vec![2, 5, 3], vec![2, 3, 0]]
+        );
+        assert_eq!(
+            mask.to_vec2::<u32>().unwrap(),
+            vec![vec![1, 1, 1], vec![1, 1, 0]]
+        );
+        assert_eq!(real.to_vec1::<u32>().unwrap(), vec![0, 1, 2, 3, 4]);
+    }
+}
