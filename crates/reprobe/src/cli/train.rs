@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use crate::config::overrides::{parse_override, Override};
-use crate::config::{resolve, Resolved};
+use crate::config::{config_sweeps, resolve, Resolved};
 use crate::report::{grouping_keys, load_runs, summary_of, PREFERRED_METRICS};
 use crate::sweep::runner::LocalRunner;
 use crate::sweep::{self, slurm, Sweep};
@@ -99,7 +99,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_sweep(args: &TrainArgs, overrides: &[Override]) -> Result<ExitCode> {
+fn run_sweep(args: &TrainArgs, given: &[Override]) -> Result<ExitCode> {
+    // The config's own `[sweep]` table first, then the command line (which wins on a shared key).
+    let mut overrides = config_sweeps(&args.config, given)?;
+    overrides.extend(given.iter().cloned());
+    let overrides = &overrides[..];
     let expanded = sweep::expand(overrides)?;
     // Resolve every job's config first: a typo fails before any job runs.
     let mut jobs = Vec::with_capacity(expanded.len());

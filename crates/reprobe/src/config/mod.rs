@@ -37,12 +37,39 @@ impl Resolved {
 /// Reads `path` (with its `extends` chain), applies `overrides`, and validates the result.
 pub fn resolve(path: &Path, overrides: &[Override]) -> Result<Resolved> {
     let mut table = load_toml_chain(path)?;
+    table.remove("sweep");
     apply_overrides(&mut table, overrides)?;
     resolve_table(table, &path.display().to_string(), overrides)
 }
 
+/// The `[sweep]` table of a config as sweep overrides (`key = [v1, v2]` sweeps `key`), leaving out keys that
+/// `given` already sets: what `--multirun` expands besides the command line.
+pub fn config_sweeps(path: &Path, given: &[Override]) -> Result<Vec<Override>> {
+    let table = load_toml_chain(path)?;
+    let Some(sweep) = table.get("sweep") else { return Ok(vec![]) };
+    let Some(sweep) = sweep.as_table() else {
+        anyhow::bail!("{}: `sweep` must be a table of `key = [values]`", path.display());
+    };
+    let mut out = Vec::new();
+    for (key, values) in sweep {
+        let Some(values) = values.as_array() else {
+            anyhow::bail!("{}: `sweep.\"{key}\"` must be a list of values", path.display());
+        };
+        let o = Override {
+            path: key.split('.').map(str::to_string).collect(),
+            action: overrides::OverrideAction::Sweep(values.clone()),
+            raw: format!("{key}={}", values.iter().map(crate::sweep::display_value).collect::<Vec<_>>().join(",")),
+        };
+        if !given.iter().any(|g| g.path == o.path) {
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
 /// Validates an already merged table (a run folder's `config.toml`, or a file chain with overrides).
 pub fn resolve_table(mut table: Table, origin: &str, overrides: &[Override]) -> Result<Resolved> {
+    apply_variant(&mut table, origin)?;
     apply_compat_preset(&mut table);
     fill_encoder_order(&mut table);
     let config: RunConfig = deserialize_config(table, origin, overrides)?;
@@ -51,6 +78,29 @@ pub fn resolve_table(mut table: Table, origin: &str, overrides: &[Override]) -> 
     // Render the typed config back: every default filled in, so a run folder's config.toml says everything.
     let table = Table::try_from(&config).context("cannot render the resolved config as TOML")?;
     Ok(Resolved { config, table })
+}
+
+/// `variant = "name"` merges the table `[variants.name]` into the config (a named group of settings, e.g.
+/// one row of a paper table); the `[variants]` tables themselves are dropped.
+fn apply_variant(table: &mut Table, origin: &str) -> Result<()> {
+    let variants = table.remove("variants");
+    let Some(name) = table.get("variant").and_then(Value::as_str).map(str::to_string) else {
+        return Ok(());
+    };
+    let Some(Value::Table(variants)) = variants else {
+        anyhow::bail!("`variant = \"{name}\"` ({origin}), but the config has no `[variants]` tables");
+    };
+    match variants.get(&name) {
+        Some(Value::Table(v)) => {
+            load::merge(table, v.clone());
+            Ok(())
+        }
+        _ => {
+            let known: Vec<String> = variants.keys().cloned().collect();
+            let hint = load::closest(&name, &known).map(|k| format!("; did you mean `{k}`?")).unwrap_or_default();
+            anyhow::bail!("unknown variant `{name}` ({origin}){hint} Known variants: {}", known.join(", "))
+        }
+    }
 }
 
 /// `compat = "reference"` also switches the head's and the train loop's compatibility options on, unless

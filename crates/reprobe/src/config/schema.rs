@@ -17,6 +17,8 @@
 //! [cache]          the frozen-feature cache
 //! [checkpoints]    names usable as `checkpoint = "<name>"` (paper configs)
 //! [slurm]          the `--launcher slurm` options
+//! [variants.<name>] named groups of settings, chosen with `variant = "<name>"` (e.g. one per table row)
+//! [sweep]          `key = [values]` swept by `--multirun` besides the command line's sweeps
 //! ```
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -61,6 +63,9 @@ pub struct RunConfig {
     /// Individual compatibility switches of the encoder stack (SPEC §9.5–9.9); unset ones follow `compat`.
     #[serde(default)]
     pub compat_options: CompatOptions,
+    /// The name of the `[variants.<name>]` table merged into this config (see below). Default: none.
+    #[serde(default)]
+    pub variant: Option<String>,
     /// The data.
     pub data: DataConfig,
     /// Names for checkpoints: an encoder whose `checkpoint` is one of these names uses the value (a local
