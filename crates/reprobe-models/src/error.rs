@@ -32,6 +32,14 @@ pub enum Error {
         /// What is wrong and what to do.
         msg: String,
     },
+    /// A model name resolved to no checkpoint folder (local folder, Hugging Face cache, hub).
+    #[error("cannot find model `{name}`; tried:\n  {}", .tried.join("\n  "))]
+    ModelNotFound {
+        /// The name or path asked for.
+        name: String,
+        /// Every place tried, with why it did not do.
+        tried: Vec<String>,
+    },
 }
 
 /// The result type of this crate.

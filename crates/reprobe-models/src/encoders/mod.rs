@@ -5,7 +5,15 @@
 //! (SPEC §2.1, `truncate = k`) has `k + 1` hidden states and never loads the layers above `k`.
 use candle_core::Tensor;
 
+pub mod bert;
+pub mod checkpoint;
+pub mod config;
+pub mod hub;
 pub mod stack;
+
+pub use bert::{BertEncoder, BertOptions, Tuning};
+pub use checkpoint::{Checkpoint, WeightFile, WeightFormat};
+pub use config::{BertConfig, HiddenAct};
 
 use crate::Result;
 

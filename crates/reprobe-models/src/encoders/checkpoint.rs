@@ -1,0 +1,441 @@
+//! Hugging Face checkpoint folders: `config.json` plus `model.safetensors` or `pytorch_model.bin`.
+//!
+//! A [`Checkpoint`] is a folder that has been checked to hold a configuration and one weight file; its
+//! [`WeightFile`] finds tensors by their **canonical** name, the HF name without the `bert.` prefix
+//! (`embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`, …). The one place
+//! that maps stored names to canonical ones is [`canonical_name`]: it strips `bert.`, renames the
+//! `LayerNorm.gamma`/`beta` of old TensorFlow-converted checkpoints, and drops what an encoder never
+//! uses (task heads `cls.*`, `classifier.*`, `qa_outputs.*`, the `pooler.*` and `position_ids`).
+//!
+//! Safetensors files are memory-mapped and pickled PyTorch files are read tensor by tensor, so the
+//! layers a truncated encoder does not keep are never read from disk.
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::config::BertConfig;
+use crate::{Error, Result};
+
+/// The name of the configuration file in a checkpoint folder.
+pub const CONFIG_FILE: &str = "config.json";
+/// The safetensors weight file name (preferred when both exist, as transformers does).
+pub const SAFETENSORS_FILE: &str = "model.safetensors";
+/// The pickled PyTorch weight file name.
+pub const PYTORCH_FILE: &str = "pytorch_model.bin";
+
+/// The on-disk format of a weight file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightFormat {
+    /// `model.safetensors` (memory-mapped).
+    Safetensors,
+    /// `pytorch_model.bin` (a torch zip archive with a pickled state dict).
+    PytorchBin,
+}
+
+/// A checkpoint folder whose configuration and weight file exist.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    dir: PathBuf,
+    weights_path: PathBuf,
+    format: WeightFormat,
+}
+
+impl Checkpoint {
+    /// Checks that `dir` is a folder with `config.json` and `model.safetensors` or `pytorch_model.bin`
+    /// (the former wins when both exist). Nothing is parsed yet.
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::Checkpoint {
+                path: dir.to_path_buf(),
+                msg: "is not a folder (a checkpoint is a folder with config.json and model.safetensors or pytorch_model.bin)".to_string(),
+            });
+        }
+        let config = dir.join(CONFIG_FILE);
+        if !config.is_file() {
+            return Err(Error::Checkpoint {
+                path: config,
+                msg: "the checkpoint folder has no config.json".to_string(),
+            });
+        }
+        let safetensors = dir.join(SAFETENSORS_FILE);
+        let pytorch = dir.join(PYTORCH_FILE);
+        let (weights_path, format) = if safetensors.is_file() {
+            (safetensors, WeightFormat::Safetensors)
+        } else if pytorch.is_file() {
+            (pytorch, WeightFormat::PytorchBin)
+        } else {
+            return Err(Error::Checkpoint {
+                path: dir.to_path_buf(),
+                msg: format!("no weight file: neither {SAFETENSORS_FILE} nor {PYTORCH_FILE} exists (sharded checkpoints are not supported)"),
+            });
+        };
+        Ok(Checkpoint {
+            dir: dir.to_path_buf(),
+            weights_path,
+            format,
+        })
+    }
+
+    /// The checkpoint folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The weight file that will be read.
+    pub fn weights_path(&self) -> &Path {
+        &self.weights_path
+    }
+
+    /// Its format.
+    pub fn format(&self) -> WeightFormat {
+        self.format
+    }
+
+    /// The configuration, with `overrides` (keys of `config.json`) applied before validation.
+    pub fn config(&self, overrides: &Map<String, Value>) -> Result<BertConfig> {
+        BertConfig::from_file(&self.dir.join(CONFIG_FILE), overrides)
+    }
+
+    /// Opens the weight file (memory map or pickle index) and indexes its tensors by canonical name.
+    pub fn weights(&self) -> Result<WeightFile> {
+        let path = self.weights_path.clone();
+        let corrupt = |e: candle_core::Error| Error::Checkpoint {
+            path: path.clone(),
+            msg: format!("cannot read the weight file, it may be truncated or corrupt: {e}"),
+        };
+        match self.format {
+            WeightFormat::Safetensors => {
+                // SAFETY: the map is read-only; like every reader of memory-mapped checkpoints we rely on
+                // the file not being modified while the model is loaded.
+                let st = unsafe { candle_core::safetensors::MmapedSafetensors::new(&path) }
+                    .map_err(corrupt)?;
+                let stored: Vec<String> = st.tensors().into_iter().map(|(name, _)| name).collect();
+                Ok(WeightFile::index(
+                    path.clone(),
+                    Source::Safetensors(st),
+                    stored,
+                ))
+            }
+            WeightFormat::PytorchBin => {
+                let pth = candle_core::pickle::PthTensors::new(&path, None).map_err(corrupt)?;
+                let stored: Vec<String> = pth.tensor_infos().keys().cloned().collect();
+                if stored.is_empty() {
+                    return Err(Error::Checkpoint {
+                        path,
+                        msg: "no tensors found: not a PyTorch state dict".to_string(),
+                    });
+                }
+                Ok(WeightFile::index(path.clone(), Source::Pth(pth), stored))
+            }
+        }
+    }
+
+    /// A content fingerprint of the weight file, see [`weights_fingerprint`].
+    pub fn weights_fingerprint(&self) -> Result<String> {
+        weights_fingerprint(&self.weights_path)
+    }
+}
+
+/// The canonical name of a stored tensor, or `None` for tensors an encoder never uses.
+///
+/// This is the only place that knows about the `bert.` prefix (present in `BertFor*` checkpoints,
+/// absent in `BertModel` ones), the TensorFlow-era `LayerNorm.gamma`/`LayerNorm.beta` names (renamed to
+/// `weight`/`bias`, as transformers does on load), and the tensors that are ignored: task heads
+/// (`cls.*`, `classifier.*`, `qa_outputs.*`), the pooler and the `position_ids` buffer.
+pub fn canonical_name(stored: &str) -> Option<String> {
+    let name = stored.strip_prefix("bert.").unwrap_or(stored);
+    const IGNORED_PREFIXES: [&str; 4] = ["cls.", "classifier.", "qa_outputs.", "pooler."];
+    if IGNORED_PREFIXES.iter().any(|p| name.starts_with(p)) || name.ends_with("position_ids") {
+        return None;
+    }
+    let name = if let Some(base) = name.strip_suffix("LayerNorm.gamma") {
+        format!("{base}LayerNorm.weight")
+    } else if let Some(base) = name.strip_suffix("LayerNorm.beta") {
+        format!("{base}LayerNorm.bias")
+    } else {
+        name.to_string()
+    };
+    Some(name)
+}
+
+enum Source {
+    Safetensors(candle_core::safetensors::MmapedSafetensors),
+    Pth(candle_core::pickle::PthTensors),
+    Memory(HashMap<String, Tensor>),
+}
+
+/// The tensors of one weight file (or of an in-memory map), found by canonical name.
+pub struct WeightFile {
+    path: PathBuf,
+    source: Source,
+    /// canonical name → stored name
+    names: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for WeightFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeightFile")
+            .field("path", &self.path)
+            .field("tensors", &self.names.len())
+            .finish()
+    }
+}
+
+impl WeightFile {
+    fn index(path: PathBuf, source: Source, stored: Vec<String>) -> Self {
+        let mut names = HashMap::new();
+        // Sort so that, should a file hold both `x` and `bert.x`, the choice does not depend on hash order:
+        // the unprefixed name sorts first and wins.
+        let mut stored = stored;
+        stored.sort();
+        for s in stored {
+            if let Some(c) = canonical_name(&s) {
+                names.entry(c).or_insert(s);
+            }
+        }
+        WeightFile {
+            path,
+            source,
+            names,
+        }
+    }
+
+    /// Tensors held in memory under HF names (with or without `bert.`), e.g. a randomly initialised
+    /// model; `origin` is what errors call it.
+    pub fn from_tensors(tensors: HashMap<String, Tensor>, origin: &str) -> Self {
+        let stored: Vec<String> = tensors.keys().cloned().collect();
+        Self::index(PathBuf::from(origin), Source::Memory(tensors), stored)
+    }
+
+    /// The file (or origin) the tensors come from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The canonical names of every tensor kept (sorted).
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.names.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Whether the canonical name exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    fn stored(&self, name: &str) -> Result<&str> {
+        self.names
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| Error::Checkpoint {
+                path: self.path.clone(),
+                msg: format!("tensor `{name}` is missing (looked for `{name}` and `bert.{name}`): not a BERT checkpoint, or the configuration does not match it"),
+            })
+    }
+
+    /// The stored shape of a tensor, without reading its data.
+    pub fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        let stored = self.stored(name)?;
+        match &self.source {
+            Source::Safetensors(st) => st
+                .get(stored)
+                .map(|v| v.shape().to_vec())
+                .map_err(|e| self.corrupt(stored, e)),
+            Source::Pth(pth) => pth
+                .tensor_infos()
+                .get(stored)
+                .map(|ti| ti.layout.dims().to_vec())
+                .ok_or_else(|| self.corrupt(stored, "not indexed")),
+            Source::Memory(m) => m
+                .get(stored)
+                .map(|t| t.dims().to_vec())
+                .ok_or_else(|| self.corrupt(stored, "not in memory")),
+        }
+    }
+
+    /// Reads tensor `name`, checks that it has `shape`, converts it to `dtype` on `device`.
+    pub fn get(
+        &self,
+        name: &str,
+        shape: &[usize],
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Tensor> {
+        let found = self.shape(name)?;
+        if found != shape {
+            return Err(Error::Checkpoint {
+                path: self.path.clone(),
+                msg: format!(
+                    "tensor `{name}` has shape {found:?}, the configuration expects {shape:?}"
+                ),
+            });
+        }
+        self.get_any_shape(name, dtype, device)
+    }
+
+    /// Reads tensor `name` whatever its shape (the caller checks), as `dtype` on `device`.
+    pub fn get_any_shape(&self, name: &str, dtype: DType, device: &Device) -> Result<Tensor> {
+        let stored = self.stored(name)?;
+        let tensor = match &self.source {
+            Source::Safetensors(st) => st
+                .load(stored, device)
+                .map_err(|e| self.corrupt(stored, e))?,
+            Source::Pth(pth) => pth
+                .get(stored)
+                .map_err(|e| self.corrupt(stored, e))?
+                .ok_or_else(|| self.corrupt(stored, "not indexed"))?
+                .to_device(device)?,
+            Source::Memory(m) => m
+                .get(stored)
+                .ok_or_else(|| self.corrupt(stored, "not in memory"))?
+                .to_device(device)?,
+        };
+        Ok(tensor.to_dtype(dtype)?)
+    }
+
+    fn corrupt(&self, stored: &str, e: impl std::fmt::Display) -> Error {
+        Error::Checkpoint {
+            path: self.path.clone(),
+            msg: format!(
+                "cannot read tensor `{stored}` ({e}); the file may be truncated or corrupt"
+            ),
+        }
+    }
+}
+
+/// How many bytes each sampled block of [`weights_fingerprint`] covers.
+const HEAD_TAIL_BYTES: u64 = 1 << 20;
+const SAMPLE_BYTES: u64 = 64 << 10;
+const SAMPLES: u64 = 32;
+
+/// A content fingerprint of a weight file: hex SHA-256 of its size, its first and last MiB and 32
+/// blocks of 64 KiB spread evenly in between (about 4 MiB read whatever the file size; 3 ms for MiniLM,
+/// see the report). The header of a safetensors or torch file (names, shapes, offsets) lies in the first
+/// or last MiB, and any fine-tuning changes every weight matrix, so two different checkpoints of the same
+/// architecture are told apart; a file edited in one unsampled byte range is not (use the full hash of
+/// the file when that matters).
+pub fn weights_fingerprint(path: &Path) -> Result<String> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let mut hasher = Sha256::new();
+    hasher.update(b"reprobe-weights-v1");
+    hasher.update(size.to_le_bytes());
+    let mut ranges = vec![(0, HEAD_TAIL_BYTES.min(size))];
+    if size > 2 * HEAD_TAIL_BYTES {
+        let middle = size - 2 * HEAD_TAIL_BYTES;
+        for i in 0..SAMPLES {
+            let start = HEAD_TAIL_BYTES + middle * i / SAMPLES;
+            ranges.push((start, SAMPLE_BYTES.min(size - start)));
+        }
+    }
+    if size > HEAD_TAIL_BYTES {
+        let start = size
+            .saturating_sub(HEAD_TAIL_BYTES)
+            .max(HEAD_TAIL_BYTES.min(size));
+        ranges.push((start, size - start));
+    }
+    let mut buf = Vec::new();
+    for (start, len) in ranges {
+        buf.resize(len as usize, 0);
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        file.read_exact(&mut buf).map_err(io)?;
+        hasher.update(start.to_le_bytes());
+        hasher.update(&buf);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Lower-case hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_names() {
+        assert_eq!(
+            canonical_name("bert.encoder.layer.3.output.dense.weight").as_deref(),
+            Some("encoder.layer.3.output.dense.weight")
+        );
+        assert_eq!(
+            canonical_name("embeddings.word_embeddings.weight").as_deref(),
+            Some("embeddings.word_embeddings.weight")
+        );
+        assert_eq!(
+            canonical_name("bert.embeddings.LayerNorm.gamma").as_deref(),
+            Some("embeddings.LayerNorm.weight")
+        );
+        assert_eq!(
+            canonical_name("encoder.layer.0.output.LayerNorm.beta").as_deref(),
+            Some("encoder.layer.0.output.LayerNorm.bias")
+        );
+        for ignored in [
+            "cls.predictions.bias",
+            "classifier.weight",
+            "qa_outputs.bias",
+            "bert.pooler.dense.weight",
+            "pooler.dense.bias",
+            "bert.embeddings.position_ids",
+            "embeddings.position_ids",
+        ] {
+            assert_eq!(canonical_name(ignored), None, "{ignored}");
+        }
+    }
+
+    #[test]
+    fn fingerprint_sees_size_head_middle_and_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.bin");
+        let data: Vec<u8> = (0..5_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let base = weights_fingerprint(&path).unwrap();
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, weights_fingerprint(&path).unwrap());
+        // A change in the first MiB, in a sampled middle block, in the last MiB, or of the size.
+        for pos in [10usize, 1_048_576 + 5, data.len() - 3] {
+            let mut d = data.clone();
+            d[pos] ^= 1;
+            std::fs::write(&path, &d).unwrap();
+            assert_ne!(weights_fingerprint(&path).unwrap(), base, "byte {pos}");
+        }
+        std::fs::write(&path, &data[..data.len() - 1]).unwrap();
+        assert_ne!(weights_fingerprint(&path).unwrap(), base);
+        // Small files are hashed whole.
+        std::fs::write(&path, b"abc").unwrap();
+        let small = weights_fingerprint(&path).unwrap();
+        std::fs::write(&path, b"abd").unwrap();
+        assert_ne!(weights_fingerprint(&path).unwrap(), small);
+    }
+
+    #[test]
+    fn folder_errors_name_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Checkpoint::open(&dir.path().join("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("nope") && err.contains("not a folder"),
+            "{err}"
+        );
+        let err = Checkpoint::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("config.json"), "{err}");
+        std::fs::write(dir.path().join("config.json"), "{}").unwrap();
+        let err = Checkpoint::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("model.safetensors") && err.contains("pytorch_model.bin"),
+            "{err}"
+        );
+    }
+}
