@@ -26,6 +26,7 @@ use std::sync::Arc;
 use candle_core::{DType, Tensor, D};
 use serde::{Deserialize, Serialize};
 
+use super::bert::{BertEncoder, BertOptions, Tuning};
 use super::Encoder;
 use crate::aggregate::{
     cosine_similarity, l2_normalize, masked_mean, AggregateConfig, Aggregator, Compat,
@@ -311,6 +312,52 @@ impl EncoderStack {
             hidden_size,
             cache,
         })
+    }
+
+    /// Loads every configured encoder as a [`BertEncoder`] and assembles the stack ([`EncoderStack::new`]).
+    ///
+    /// Each `checkpoint` resolves as in [`BertEncoder::from_pretrained`] (local folder, Hugging Face
+    /// cache, hub); `truncate`, `config` and `vocab_size` go to the loader. A frozen encoder holds plain
+    /// tensors; a tuned one registers its weights in `params` as `encoders.{id}.{HF name}`. Encoders run
+    /// in `encoder_dtype` on `params.device()`; their dropout masks come from streams forked, in stack
+    /// order, from `params.rng()`.
+    pub fn load(
+        cfg: &StackConfig,
+        tokenizer_vocab_size: usize,
+        params: &ParamStore,
+        encoder_dtype: DType,
+    ) -> Result<Self> {
+        let order = cfg.order()?;
+        let mut members = Vec::with_capacity(order.len());
+        for id in &order {
+            let enc = &cfg.encoders[id];
+            let tuning = if enc.freeze {
+                Tuning::Frozen
+            } else {
+                Tuning::Tuned {
+                    params: params.clone(),
+                    prefix: format!("encoders.{id}."),
+                }
+            };
+            let options = BertOptions {
+                truncate: enc.truncate,
+                dtype: encoder_dtype,
+                device: params.device().clone(),
+                config_overrides: enc.config.clone(),
+                vocab_size: enc.vocab_size,
+                tuning,
+                rng: params.rng().fork(),
+            };
+            // The loader's errors name the checkpoint (path or model id) and the tensor or key at fault.
+            let encoder = BertEncoder::from_pretrained(&enc.checkpoint, &options)?;
+            members.push(StackMember {
+                id: id.clone(),
+                vocab_size: encoder.vocab_size(),
+                dtype: encoder_dtype,
+                encoder: Box::new(encoder),
+            });
+        }
+        EncoderStack::new(cfg, members, tokenizer_vocab_size, params)
     }
 
     /// Replaces the feature cache (e.g. one shared by several stacks, or none).
