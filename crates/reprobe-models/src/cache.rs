@@ -196,7 +196,7 @@ impl std::fmt::Display for CacheStats {
             f,
             "feature cache: {} hits ({} memory, {} disk), {} misses, {} corrupt recomputed, {} bypassed; \
              {:.1} MB written, {:.1} MB read, {:.1} MB in memory ({} entries); \
-             computing {:.1} s, reading {:.1} s, saved {:.1} s",
+             computing {:.2} s, reading {:.3} s, saved {:.2} s",
             self.hits(),
             self.memory_hits,
             self.disk_hits,

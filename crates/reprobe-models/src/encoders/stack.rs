@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use candle_core::{DType, Tensor, D};
+use candle_core::{DType, Device, Tensor, D};
 use serde::{Deserialize, Serialize};
 
 use super::bert::{BertEncoder, BertOptions, Tuning};
@@ -202,6 +202,7 @@ pub struct EncoderStack {
     cossim_target: Option<usize>,
     compat: Compat,
     aggregate_dtype: DType,
+    device: Device,
     hidden_size: usize,
     cache: Option<Arc<FeatureCache>>,
 }
@@ -309,6 +310,7 @@ impl EncoderStack {
             cossim_target,
             compat,
             aggregate_dtype: params.dtype(),
+            device: params.device().clone(),
             hidden_size,
             cache,
         })
@@ -417,6 +419,9 @@ impl EncoderStack {
     /// cache only when it is given (pass `None` for one-off inputs). With `train`, tuned encoders use
     /// dropout; frozen ones do too only with the `frozen_dropout` compat option, and are then recomputed.
     ///
+    /// Hidden states are brought to the device and dtype of the aggregator's `ParamStore` (cached ones
+    /// are loaded there directly); the mask may stay on the CPU.
+    ///
     /// # Shapes
     /// - `input_ids`: `[S, T]` (u32); `attention_mask`: `[S, T]` (1 = token, 0 = padding)
     /// - output: `embeddings` `[S, T, D_out]`, `attention` `[S, T, M]`
@@ -437,12 +442,15 @@ impl EncoderStack {
                 ),
             });
         }
+        let mask = attention_mask.to_device(&self.device)?; // [S, T]
         let mut inputs = Vec::with_capacity(self.members.len()); // M × n × [S, T, H]
         for member in &self.members {
             let states = self.member_states(member, input_ids, attention_mask, doc_key, train)?;
             let mut prepared = Vec::with_capacity(states.len());
             for state in states {
-                let state = state.to_dtype(self.aggregate_dtype)?; // [S, T, H]
+                let state = state
+                    .to_device(&self.device)?
+                    .to_dtype(self.aggregate_dtype)?; // [S, T, H]
                 prepared.push(if self.normalize {
                     l2_normalize(&state)?
                 } else {
@@ -464,17 +472,17 @@ impl EncoderStack {
                 }
                 let last = inputs[pos].last().ok_or_else(|| no_states(&member.id))?;
                 let per_token = cosine_similarity(&target_last, last)?; // [S, T]
-                let mean = masked_mean(&per_token, attention_mask, self.compat.include_padding)?;
+                let mean = masked_mean(&per_token, &mask, self.compat.include_padding)?;
                 cossim.insert(format!("{}/{}", self.members[target].id, member.id), mean);
             }
         }
 
-        let output = self.aggregator.forward(&inputs, attention_mask)?;
+        let output = self.aggregator.forward(&inputs, &mask)?;
         let mut attention_weights = BTreeMap::new();
         if let Some(weights) = &output.attention {
             for (pos, member) in self.members.iter().enumerate() {
                 let weight = weights.narrow(D::Minus1, pos, 1)?.squeeze(D::Minus1)?; // [S, T]
-                let mean = masked_mean(&weight, attention_mask, self.compat.include_padding)?;
+                let mean = masked_mean(&weight, &mask, self.compat.include_padding)?;
                 attention_weights.insert(member.id.clone(), mean);
             }
         }
@@ -529,7 +537,7 @@ impl EncoderStack {
                     input_ids,
                     attention_mask,
                 )?;
-                cache.get_or_compute(&key, input_ids.device(), || compute(false))?
+                cache.get_or_compute(&key, &self.device, || compute(false))?
             }
             (Some(cache), Some(_)) => {
                 cache.note_bypass();
