@@ -6,7 +6,7 @@
 //! encoder M-1        ─ hidden states ─┘
 //! ```
 //!
-//! A config's `kind = "..."` selects the variant ([`AggregateConfig`]): [`mean`], [`sum`], [`concat`]
+//! A config's `kind = "..."` selects the variant ([`AggregateConfig`]): [`mean`], [`sum`], [`concat`](mod@concat)
 //! (a learned `Linear(M·H → H)`) or [`attention`] (a learned attention over the encoders, per token).
 //! Every aggregator gets, per encoder in stack order, the hidden states it asked for (oldest first, see
 //! [`AggregateConfig::last_n_layers`]) and the padding mask `[B, T]`.
@@ -314,6 +314,8 @@ pub fn cosine_similarity(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 ///
 /// Fixed (default): the mean over the real tokens, each counting once. With `include_padding`
 /// (SPEC §9.9, [`Compat::include_padding`]): the reference's `mean_B(mean_T(x))` over every position.
+///
+/// NaN when the mask has no real token.
 ///
 /// # Shapes
 /// - `values`: `[B, T]`; `attention_mask`: `[B, T]`; output: a scalar
