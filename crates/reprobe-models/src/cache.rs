@@ -242,7 +242,7 @@ pub struct FeatureCache {
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl FeatureCache {
-    /// The cache a [`CacheConfig`] describes (creates the folder when `disk` is on).
+    /// The cache a [`CacheConfig`] describes; the folder is created when the first entry is written.
     pub fn new(cfg: &CacheConfig) -> Result<Self> {
         let dir = if cfg.disk {
             Some(cfg.dir.clone())
@@ -250,10 +250,12 @@ impl FeatureCache {
             None
         };
         if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
+            if dir.exists() && !dir.is_dir() {
+                return Err(Error::Config {
+                    key: "cache.dir".to_string(),
+                    msg: format!("{} exists and is not a folder", dir.display()),
+                });
+            }
         }
         Ok(FeatureCache {
             dir,
@@ -391,7 +393,7 @@ impl FeatureCache {
 
     /// Total size of the cache files on disk (0 without a disk layer).
     pub fn disk_usage(&self) -> Result<u64> {
-        let Some(dir) = &self.dir else {
+        let Some(dir) = self.dir.as_ref().filter(|d| d.exists()) else {
             return Ok(0);
         };
         let mut total = 0;
