@@ -40,7 +40,7 @@ pub struct CacheConfig {
     pub enabled: bool,
     /// Keep entries on disk, so later epochs *and later runs* read them. Default: true.
     pub disk: bool,
-    /// The on-disk folder (created if missing). Default: `.reprobe-cache/features`.
+    /// The on-disk folder, created with the first entry. Default: `.cache/features` (git-ignored).
     pub dir: PathBuf,
     /// In-memory budget in MB; the least recently used entries are dropped beyond it, 0 keeps nothing
     /// in memory. Default: 2048.
@@ -52,7 +52,7 @@ impl Default for CacheConfig {
         CacheConfig {
             enabled: true,
             disk: true,
-            dir: PathBuf::from(".reprobe-cache/features"),
+            dir: PathBuf::from(".cache/features"),
             memory_mb: 2048,
         }
     }
