@@ -42,8 +42,8 @@ pub struct CacheConfig {
     pub disk: bool,
     /// The on-disk folder, created with the first entry. Default: `.cache/features` (git-ignored).
     pub dir: PathBuf,
-    /// In-memory budget in MB; the least recently used entries are dropped beyond it, 0 keeps nothing
-    /// in memory. Default: 2048.
+    /// In-memory budget in MB (held on the device the stack runs on); the least recently used entries
+    /// are dropped beyond it, 0 keeps nothing in memory. Default: 2048.
     pub memory_mb: usize,
 }
 

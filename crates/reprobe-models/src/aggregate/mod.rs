@@ -21,6 +21,32 @@
 //! Where the reference misbehaves (SPEC §9.6–9.9) the default is fixed and a named option of
 //! [`CompatOptions`] restores the reference; `compat = "reference"` ([`CompatPreset::Reference`]) turns
 //! them all on.
+//!
+//! ```
+//! use candle_core::{DType, Device, Tensor};
+//! use reprobe_models::aggregate::{AggregateConfig, Compat};
+//! use reprobe_models::params::ParamStore;
+//! use reprobe_models::rng::ModelRng;
+//!
+//! # fn main() -> reprobe_models::Result<()> {
+//! // The paper's 2024 attention: a learned constant query, token keys, softmax over the encoders.
+//! let cfg: AggregateConfig = serde_json::from_str(
+//!     r#"{"kind": "attention", "mode": "constant2token", "reuse_target_query_as_key": false}"#,
+//! )
+//! .expect("valid config");
+//! let params = ParamStore::new(ModelRng::new(1), DType::F32, Device::Cpu);
+//! let ids = ["target".to_string(), "mrpc".to_string()];
+//! let aggregator = cfg.build(&ids, 8, &Compat::default(), &params)?;
+//! let target = Tensor::ones((2, 5, 8), DType::F32, &Device::Cpu)?; // [B, T, H]
+//! let mrpc = Tensor::zeros((2, 5, 8), DType::F32, &Device::Cpu)?;
+//! let mask = Tensor::ones((2, 5), DType::U32, &Device::Cpu)?;
+//! let out = aggregator.forward(&[vec![target], vec![mrpc]], &mask)?;
+//! assert_eq!(out.embeddings.dims(), &[2, 5, 8]);
+//! assert_eq!(out.attention.map(|a| a.dims().to_vec()), Some(vec![2, 5, 2]));
+//! assert!(params.all().iter().all(|(name, _)| name.starts_with("aggregate.")));
+//! # Ok(())
+//! # }
+//! ```
 use candle_core::{DType, Tensor, D};
 use serde::{Deserialize, Serialize};
 
