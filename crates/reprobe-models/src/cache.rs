@@ -40,10 +40,10 @@ pub struct CacheConfig {
     pub enabled: bool,
     /// Keep entries on disk, so later epochs *and later runs* read them. Default: true.
     pub disk: bool,
-    /// The on-disk folder (created if missing). Default: `.reprobe-cache/features`.
+    /// The on-disk folder, created with the first entry. Default: `.cache/features` (git-ignored).
     pub dir: PathBuf,
-    /// In-memory budget in MB; the least recently used entries are dropped beyond it, 0 keeps nothing
-    /// in memory. Default: 2048.
+    /// In-memory budget in MB (held on the device the stack runs on); the least recently used entries
+    /// are dropped beyond it, 0 keeps nothing in memory. Default: 2048.
     pub memory_mb: usize,
 }
 
@@ -52,7 +52,7 @@ impl Default for CacheConfig {
         CacheConfig {
             enabled: true,
             disk: true,
-            dir: PathBuf::from(".reprobe-cache/features"),
+            dir: PathBuf::from(".cache/features"),
             memory_mb: 2048,
         }
     }
@@ -196,7 +196,7 @@ impl std::fmt::Display for CacheStats {
             f,
             "feature cache: {} hits ({} memory, {} disk), {} misses, {} corrupt recomputed, {} bypassed; \
              {:.1} MB written, {:.1} MB read, {:.1} MB in memory ({} entries); \
-             computing {:.1} s, reading {:.1} s, saved {:.1} s",
+             computing {:.2} s, reading {:.3} s, saved {:.2} s",
             self.hits(),
             self.memory_hits,
             self.disk_hits,
@@ -242,7 +242,7 @@ pub struct FeatureCache {
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl FeatureCache {
-    /// The cache a [`CacheConfig`] describes (creates the folder when `disk` is on).
+    /// The cache a [`CacheConfig`] describes; the folder is created when the first entry is written.
     pub fn new(cfg: &CacheConfig) -> Result<Self> {
         let dir = if cfg.disk {
             Some(cfg.dir.clone())
@@ -250,10 +250,12 @@ impl FeatureCache {
             None
         };
         if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
+            if dir.exists() && !dir.is_dir() {
+                return Err(Error::Config {
+                    key: "cache.dir".to_string(),
+                    msg: format!("{} exists and is not a folder", dir.display()),
+                });
+            }
         }
         Ok(FeatureCache {
             dir,
@@ -391,7 +393,7 @@ impl FeatureCache {
 
     /// Total size of the cache files on disk (0 without a disk layer).
     pub fn disk_usage(&self) -> Result<u64> {
-        let Some(dir) = &self.dir else {
+        let Some(dir) = self.dir.as_ref().filter(|d| d.exists()) else {
             return Ok(0);
         };
         let mut total = 0;

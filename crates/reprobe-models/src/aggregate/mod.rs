@@ -6,7 +6,7 @@
 //! encoder M-1        ─ hidden states ─┘
 //! ```
 //!
-//! A config's `kind = "..."` selects the variant ([`AggregateConfig`]): [`mean`], [`sum`], [`concat`]
+//! A config's `kind = "..."` selects the variant ([`AggregateConfig`]): [`mean`], [`sum`], [`concat`](mod@concat)
 //! (a learned `Linear(M·H → H)`) or [`attention`] (a learned attention over the encoders, per token).
 //! Every aggregator gets, per encoder in stack order, the hidden states it asked for (oldest first, see
 //! [`AggregateConfig::last_n_layers`]) and the padding mask `[B, T]`.
@@ -21,6 +21,32 @@
 //! Where the reference misbehaves (SPEC §9.6–9.9) the default is fixed and a named option of
 //! [`CompatOptions`] restores the reference; `compat = "reference"` ([`CompatPreset::Reference`]) turns
 //! them all on.
+//!
+//! ```
+//! use candle_core::{DType, Device, Tensor};
+//! use reprobe_models::aggregate::{AggregateConfig, Compat};
+//! use reprobe_models::params::ParamStore;
+//! use reprobe_models::rng::ModelRng;
+//!
+//! # fn main() -> reprobe_models::Result<()> {
+//! // The paper's 2024 attention: a learned constant query, token keys, softmax over the encoders.
+//! let cfg: AggregateConfig = serde_json::from_str(
+//!     r#"{"kind": "attention", "mode": "constant2token", "reuse_target_query_as_key": false}"#,
+//! )
+//! .expect("valid config");
+//! let params = ParamStore::new(ModelRng::new(1), DType::F32, Device::Cpu);
+//! let ids = ["target".to_string(), "mrpc".to_string()];
+//! let aggregator = cfg.build(&ids, 8, &Compat::default(), &params)?;
+//! let target = Tensor::ones((2, 5, 8), DType::F32, &Device::Cpu)?; // [B, T, H]
+//! let mrpc = Tensor::zeros((2, 5, 8), DType::F32, &Device::Cpu)?;
+//! let mask = Tensor::ones((2, 5), DType::U32, &Device::Cpu)?;
+//! let out = aggregator.forward(&[vec![target], vec![mrpc]], &mask)?;
+//! assert_eq!(out.embeddings.dims(), &[2, 5, 8]);
+//! assert_eq!(out.attention.map(|a| a.dims().to_vec()), Some(vec![2, 5, 2]));
+//! assert!(params.all().iter().all(|(name, _)| name.starts_with("aggregate.")));
+//! # Ok(())
+//! # }
+//! ```
 use candle_core::{DType, Tensor, D};
 use serde::{Deserialize, Serialize};
 
@@ -314,6 +340,8 @@ pub fn cosine_similarity(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 ///
 /// Fixed (default): the mean over the real tokens, each counting once. With `include_padding`
 /// (SPEC §9.9, [`Compat::include_padding`]): the reference's `mean_B(mean_T(x))` over every position.
+///
+/// NaN when the mask has no real token.
 ///
 /// # Shapes
 /// - `values`: `[B, T]`; `attention_mask`: `[B, T]`; output: a scalar

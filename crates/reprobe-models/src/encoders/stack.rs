@@ -23,9 +23,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use candle_core::{DType, Tensor, D};
+use candle_core::{DType, Device, Tensor, D};
 use serde::{Deserialize, Serialize};
 
+use super::bert::{BertEncoder, BertOptions, Tuning};
 use super::Encoder;
 use crate::aggregate::{
     cosine_similarity, l2_normalize, masked_mean, AggregateConfig, Aggregator, Compat,
@@ -201,6 +202,7 @@ pub struct EncoderStack {
     cossim_target: Option<usize>,
     compat: Compat,
     aggregate_dtype: DType,
+    device: Device,
     hidden_size: usize,
     cache: Option<Arc<FeatureCache>>,
 }
@@ -308,9 +310,56 @@ impl EncoderStack {
             cossim_target,
             compat,
             aggregate_dtype: params.dtype(),
+            device: params.device().clone(),
             hidden_size,
             cache,
         })
+    }
+
+    /// Loads every configured encoder as a [`BertEncoder`] and assembles the stack ([`EncoderStack::new`]).
+    ///
+    /// Each `checkpoint` resolves as in [`BertEncoder::from_pretrained`] (local folder, Hugging Face
+    /// cache, hub); `truncate`, `config` and `vocab_size` go to the loader. A frozen encoder holds plain
+    /// tensors; a tuned one registers its weights in `params` as `encoders.{id}.{HF name}`. Encoders run
+    /// in `encoder_dtype` on `params.device()`; their dropout masks come from streams forked, in stack
+    /// order, from `params.rng()`.
+    pub fn load(
+        cfg: &StackConfig,
+        tokenizer_vocab_size: usize,
+        params: &ParamStore,
+        encoder_dtype: DType,
+    ) -> Result<Self> {
+        let order = cfg.order()?;
+        let mut members = Vec::with_capacity(order.len());
+        for id in &order {
+            let enc = &cfg.encoders[id];
+            let tuning = if enc.freeze {
+                Tuning::Frozen
+            } else {
+                Tuning::Tuned {
+                    params: params.clone(),
+                    prefix: format!("encoders.{id}."),
+                }
+            };
+            let options = BertOptions {
+                truncate: enc.truncate,
+                dtype: encoder_dtype,
+                device: params.device().clone(),
+                config_overrides: enc.config.clone(),
+                vocab_size: enc.vocab_size,
+                tuning,
+                rng: params.rng().fork(),
+            };
+            // The loader's errors name the checkpoint (path or model id) and the tensor or key at fault.
+            let encoder = BertEncoder::from_pretrained(&enc.checkpoint, &options)?;
+            members.push(StackMember {
+                id: id.clone(),
+                vocab_size: encoder.vocab_size(),
+                dtype: encoder_dtype,
+                encoder: Box::new(encoder),
+            });
+        }
+        EncoderStack::new(cfg, members, tokenizer_vocab_size, params)
     }
 
     /// Replaces the feature cache (e.g. one shared by several stacks, or none).
@@ -370,6 +419,9 @@ impl EncoderStack {
     /// cache only when it is given (pass `None` for one-off inputs). With `train`, tuned encoders use
     /// dropout; frozen ones do too only with the `frozen_dropout` compat option, and are then recomputed.
     ///
+    /// Hidden states are brought to the device and dtype of the aggregator's `ParamStore` (cached ones
+    /// are loaded there directly); the mask may stay on the CPU.
+    ///
     /// # Shapes
     /// - `input_ids`: `[S, T]` (u32); `attention_mask`: `[S, T]` (1 = token, 0 = padding)
     /// - output: `embeddings` `[S, T, D_out]`, `attention` `[S, T, M]`
@@ -390,12 +442,15 @@ impl EncoderStack {
                 ),
             });
         }
+        let mask = attention_mask.to_device(&self.device)?; // [S, T]
         let mut inputs = Vec::with_capacity(self.members.len()); // M × n × [S, T, H]
         for member in &self.members {
             let states = self.member_states(member, input_ids, attention_mask, doc_key, train)?;
             let mut prepared = Vec::with_capacity(states.len());
             for state in states {
-                let state = state.to_dtype(self.aggregate_dtype)?; // [S, T, H]
+                let state = state
+                    .to_device(&self.device)?
+                    .to_dtype(self.aggregate_dtype)?; // [S, T, H]
                 prepared.push(if self.normalize {
                     l2_normalize(&state)?
                 } else {
@@ -417,17 +472,17 @@ impl EncoderStack {
                 }
                 let last = inputs[pos].last().ok_or_else(|| no_states(&member.id))?;
                 let per_token = cosine_similarity(&target_last, last)?; // [S, T]
-                let mean = masked_mean(&per_token, attention_mask, self.compat.include_padding)?;
+                let mean = masked_mean(&per_token, &mask, self.compat.include_padding)?;
                 cossim.insert(format!("{}/{}", self.members[target].id, member.id), mean);
             }
         }
 
-        let output = self.aggregator.forward(&inputs, attention_mask)?;
+        let output = self.aggregator.forward(&inputs, &mask)?;
         let mut attention_weights = BTreeMap::new();
         if let Some(weights) = &output.attention {
             for (pos, member) in self.members.iter().enumerate() {
                 let weight = weights.narrow(D::Minus1, pos, 1)?.squeeze(D::Minus1)?; // [S, T]
-                let mean = masked_mean(&weight, attention_mask, self.compat.include_padding)?;
+                let mean = masked_mean(&weight, &mask, self.compat.include_padding)?;
                 attention_weights.insert(member.id.clone(), mean);
             }
         }
@@ -482,7 +537,7 @@ impl EncoderStack {
                     input_ids,
                     attention_mask,
                 )?;
-                cache.get_or_compute(&key, input_ids.device(), || compute(false))?
+                cache.get_or_compute(&key, &self.device, || compute(false))?
             }
             (Some(cache), Some(_)) => {
                 cache.note_bypass();
