@@ -321,8 +321,8 @@ impl EncoderStack {
     /// Each `checkpoint` resolves as in [`BertEncoder::from_pretrained`] (local folder, Hugging Face
     /// cache, hub); `truncate`, `config` and `vocab_size` go to the loader. A frozen encoder holds plain
     /// tensors; a tuned one registers its weights in `params` as `encoders.{id}.{HF name}`. Encoders run
-    /// in `encoder_dtype` on `params.device()`; their dropout masks come from streams forked, in stack
-    /// order, from `params.rng()`.
+    /// in `encoder_dtype` on `params.device()`; their dropout masks come from `params.rng()` itself (one
+    /// shared stream, drawn in a fixed order), so restoring that stream on resume restores the masks too.
     pub fn load(
         cfg: &StackConfig,
         tokenizer_vocab_size: usize,
@@ -348,7 +348,7 @@ impl EncoderStack {
                 config_overrides: enc.config.clone(),
                 vocab_size: enc.vocab_size,
                 tuning,
-                rng: params.rng().fork(),
+                rng: params.rng().clone(),
             };
             // The loader's errors name the checkpoint (path or model id) and the tensor or key at fault.
             let encoder = BertEncoder::from_pretrained(&enc.checkpoint, &options)?;

@@ -46,19 +46,34 @@ pub fn resolve(path: &Path, overrides: &[Override]) -> Result<Resolved> {
 /// `given` already sets: what `--multirun` expands besides the command line.
 pub fn config_sweeps(path: &Path, given: &[Override]) -> Result<Vec<Override>> {
     let table = load_toml_chain(path)?;
-    let Some(sweep) = table.get("sweep") else { return Ok(vec![]) };
+    let Some(sweep) = table.get("sweep") else {
+        return Ok(vec![]);
+    };
     let Some(sweep) = sweep.as_table() else {
-        anyhow::bail!("{}: `sweep` must be a table of `key = [values]`", path.display());
+        anyhow::bail!(
+            "{}: `sweep` must be a table of `key = [values]`",
+            path.display()
+        );
     };
     let mut out = Vec::new();
     for (key, values) in sweep {
         let Some(values) = values.as_array() else {
-            anyhow::bail!("{}: `sweep.\"{key}\"` must be a list of values", path.display());
+            anyhow::bail!(
+                "{}: `sweep.\"{key}\"` must be a list of values",
+                path.display()
+            );
         };
         let o = Override {
             path: key.split('.').map(str::to_string).collect(),
             action: overrides::OverrideAction::Sweep(values.clone()),
-            raw: format!("{key}={}", values.iter().map(crate::sweep::display_value).collect::<Vec<_>>().join(",")),
+            raw: format!(
+                "{key}={}",
+                values
+                    .iter()
+                    .map(crate::sweep::display_value)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
         };
         if !given.iter().any(|g| g.path == o.path) {
             out.push(o);
@@ -84,11 +99,17 @@ pub fn resolve_table(mut table: Table, origin: &str, overrides: &[Override]) -> 
 /// one row of a paper table); the `[variants]` tables themselves are dropped.
 fn apply_variant(table: &mut Table, origin: &str) -> Result<()> {
     let variants = table.remove("variants");
-    let Some(name) = table.get("variant").and_then(Value::as_str).map(str::to_string) else {
+    let Some(name) = table
+        .get("variant")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
         return Ok(());
     };
     let Some(Value::Table(variants)) = variants else {
-        anyhow::bail!("`variant = \"{name}\"` ({origin}), but the config has no `[variants]` tables");
+        anyhow::bail!(
+            "`variant = \"{name}\"` ({origin}), but the config has no `[variants]` tables"
+        );
     };
     match variants.get(&name) {
         Some(Value::Table(v)) => {
@@ -97,8 +118,13 @@ fn apply_variant(table: &mut Table, origin: &str) -> Result<()> {
         }
         _ => {
             let known: Vec<String> = variants.keys().cloned().collect();
-            let hint = load::closest(&name, &known).map(|k| format!("; did you mean `{k}`?")).unwrap_or_default();
-            anyhow::bail!("unknown variant `{name}` ({origin}){hint} Known variants: {}", known.join(", "))
+            let hint = load::closest(&name, &known)
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+            anyhow::bail!(
+                "unknown variant `{name}` ({origin}){hint} Known variants: {}",
+                known.join(", ")
+            )
         }
     }
 }

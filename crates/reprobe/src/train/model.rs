@@ -4,9 +4,8 @@ use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor};
 
 use reprobe_corpus::SubwordTokenizer;
-use reprobe_models::encoders::bert::{BertEncoder, BertOptions, Tuning};
 use reprobe_models::encoders::hub;
-use reprobe_models::encoders::stack::{EncoderStack, StackMember, StackOutput};
+use reprobe_models::encoders::stack::{EncoderStack, StackOutput};
 use reprobe_models::heads::coref::{crop_document, CorefHead, CorefOutput};
 use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
@@ -61,35 +60,8 @@ impl CorefModel {
         let tokenizer = SubwordTokenizer::from_dir(&tokenizer_dir)?;
         let rng = ModelRng::new(cfg.seed);
         let params = ParamStore::new(rng.clone(), DType::F32, device.clone());
-        let mut members = Vec::with_capacity(order.len());
-        for id in &order {
-            let enc = &stack_cfg.encoders[id];
-            let options = BertOptions {
-                truncate: enc.truncate,
-                dtype,
-                device: device.clone(),
-                config_overrides: enc.config.clone(),
-                vocab_size: enc.vocab_size,
-                tuning: if enc.freeze {
-                    Tuning::Frozen
-                } else {
-                    Tuning::Tuned {
-                        params: params.clone(),
-                        prefix: format!("encoders.{id}."),
-                    }
-                },
-                rng: rng.clone(),
-            };
-            let encoder = BertEncoder::from_pretrained(&enc.checkpoint, &options)
-                .with_context(|| format!("cannot load encoder `{id}` from `{}`", enc.checkpoint))?;
-            members.push(StackMember {
-                id: id.clone(),
-                vocab_size: encoder.vocab_size(),
-                dtype,
-                encoder: Box::new(encoder),
-            });
-        }
-        let stack = EncoderStack::new(&stack_cfg, members, tokenizer.vocab_size(), &params)?;
+        let stack = EncoderStack::load(&stack_cfg, tokenizer.vocab_size(), &params, dtype)
+            .with_context(|| format!("cannot build the encoder stack [{}]", order.join(", ")))?;
         let head = CorefHead::new(&cfg.head, stack.output_size(), &params)?;
         Ok(CorefModel {
             tokenizer,
