@@ -3,6 +3,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod score;
+
 /// Reverse probing: coreference probes over stacks of frozen or tuned transformer encoders.
 #[derive(Debug, Parser)]
 #[command(name = "reprobe", version, about, long_about = None)]
@@ -12,9 +14,14 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Score a response CoNLL-2012 file against a key file (the official coreference metrics).
+    Score(score::ScoreArgs),
+}
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {}
+    match cli.command {
+        Command::Score(args) => score::run(args),
+    }
 }
