@@ -273,8 +273,7 @@ fn integer_weights(
                 let (k, r) = sizes(&edges[e]);
                 lcm = lcm.and_then(|l| {
                     let d = k + r;
-                    let m = l / gcd(l, d) * d;
-                    (m <= LIMIT).then_some(m)
+                    (l / gcd(l, d)).checked_mul(d).filter(|m| *m <= LIMIT)
                 });
             }
             component
@@ -408,6 +407,42 @@ mod tests {
         // CEAFm weights are the overlaps themselves.
         let weights = integer_weights(&chains, &edges, component, CeafKind::Mention);
         assert_eq!(weights, vec![3, 3, 2]);
+    }
+
+    #[test]
+    fn huge_denominator_sets_fall_back_to_rounded_weights() {
+        // Key chains of sizes 1..=90 each share their first mention with one response chain of 400
+        // mentions: the denominators |k| + |r| = 401..=490 hold 15 primes, whose product exceeds 2^100.
+        let response_size: u32 = 400;
+        let mut key: Vec<Vec<(u32, u32)>> = Vec::new();
+        let mut response: Vec<(u32, u32)> = Vec::new();
+        let mut word = 0;
+        for size in 1..=90u32 {
+            let mut chain = Vec::new();
+            for _ in 0..size {
+                chain.push((word, word));
+                word += 1;
+            }
+            response.push(chain[0]);
+            key.push(chain);
+        }
+        while (response.len() as u32) < response_size {
+            response.push((word, word));
+            word += 1;
+        }
+        let chains = identify_mentions(&key, &[response]).chains;
+        let edges = overlaps(&chains);
+        let component = &components(&chains, &edges)[0];
+        let weights = integer_weights(&chains, &edges, component, CeafKind::Entity);
+        // Rounded φ4 · 2^60: the chain of size 1 has φ4 = 2·1/401.
+        assert_eq!(
+            weights[0],
+            ((2.0 / 401.0) * (1u64 << 60) as f64).round() as i128
+        );
+        // The single response chain aligns with the key chain of the largest φ4 = 2/(|k| + 400):
+        // the smallest key chain, |k| = 1.
+        let counts = ceaf(&chains, CeafKind::Entity);
+        assert_eq!(counts.recall_num, 1.0 - (1.0 - 2.0 / 401.0));
     }
 
     #[test]

@@ -24,6 +24,15 @@
 //!
 //! The CoNLL F1 is (F1_MUC + F1_B³ + F1_CEAFe) / 3 ([`CorefCounts::conll_f1`]). LEA (Moosavi & Strube
 //! 2016) is not part of v8.01 and follows the paper on the same chains.
+//!
+//! # Floating point
+//!
+//! Fractional numerators (B³, CEAFe, LEA) are accumulated in the reference's order within a document,
+//! so per-document counts agree with it to the last digit it prints (15 significant digits). Across
+//! documents the sum follows the order of [`CorefEvaluator::add_document`] calls, while the reference
+//! visits documents in Perl's hash order, which changes from run to run: the 15th digit of its own
+//! fractional totals can differ by one between runs, and so can ours from any one of its runs. Added in
+//! the reference's order, the totals agree exactly (the golden tests check this on the shared corpora).
 use std::fmt;
 use std::str::FromStr;
 

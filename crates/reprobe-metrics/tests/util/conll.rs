@@ -223,8 +223,9 @@ impl SplitMix {
 pub struct Perturbation {
     /// Seed of the generator.
     pub seed: u64,
-    /// Most repeated key spans to add to the response in the whole file (the reference refuses files
-    /// with more than 10 repeats per run).
+    /// Most repeated key spans to keep in the response of the whole file (the reference refuses files
+    /// with more than 10 repeats per run). Two crossing mentions of one cluster pair up differently once
+    /// written, which can add a repeat or two beyond this.
     pub max_repeats: usize,
     /// Drop one document of the response and add one document the key does not have.
     pub documents: bool,
@@ -474,6 +475,7 @@ pub fn synthetic_key(seed: u64, num_docs: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(unused_imports)]
 mod tests {
     use super::*;
 

@@ -3,8 +3,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod evaluate;
 mod predict;
 mod prepare;
+mod report;
+pub mod score;
 mod sweep;
 mod train;
 
@@ -18,9 +21,19 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Tokenize and segment CoNLL-2012 files into coref-hoi jsonlines.
     Prepare(prepare::PrepareArgs),
+    /// Train and evaluate a coreference probe (one run, or a sweep with --multirun).
     Train(train::TrainArgs),
+    /// Score a trained model on a CoNLL-2012 or jsonlines file with the official metrics.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Predict coreference clusters for raw text, CoNLL-2012 or jsonlines.
     Predict(predict::PredictArgs),
+    /// Score a response CoNLL-2012 file against a key file (the official coreference metrics).
+    Score(score::ScoreArgs),
+    /// Tables (mean ± std) and plots over sweeps or runs.
+    Report(report::ReportArgs),
+    /// Resume a sweep, run one of its jobs, or show its state.
     Sweep(sweep::SweepArgs),
 }
 
@@ -29,7 +42,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Prepare(args) => prepare::run(args).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => train::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Score(args) => score::run(args),
+        Command::Report(args) => report::run(args),
         Command::Sweep(args) => sweep::run(args),
     }
 }
