@@ -66,11 +66,19 @@ fn split_name(path: &Path) -> String {
 pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let trained = load_trained(&args.run_or_checkpoint, args.device.as_deref())?;
     let split = args.split.clone().unwrap_or_else(|| split_name(&args.data));
-    let out = args.out.clone().unwrap_or_else(|| trained.run_dir.join("eval").join(&split));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| trained.run_dir.join("eval").join(&split));
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let data_cfg = &trained.resolved.config.data;
     let docs = load_split(&args.data, &trained.model.tokenizer, data_cfg, None)?.docs;
-    println!("evaluating {} on {} documents of {}", trained.checkpoint.display(), docs.len(), args.data.display());
+    println!(
+        "evaluating {} on {} documents of {}",
+        trained.checkpoint.display(),
+        docs.len(),
+        args.data.display()
+    );
     let bar = progress_bar(docs.len(), "evaluate");
     let eval = evaluate(&trained.model, &docs, MetricSet::all(), None, &bar)?;
     bar.finish_and_clear();
@@ -78,7 +86,10 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let (totals, dropped) = if is_jsonlines(&args.data) {
         let mut prepared: Vec<_> = docs.iter().map(|d| d.prepared.clone()).collect();
         for (doc, clusters) in prepared.iter_mut().zip(&eval.predictions) {
-            doc.clusters = clusters.iter().map(|c| c.iter().map(|&(s, e)| [s, e]).collect()).collect();
+            doc.clusters = clusters
+                .iter()
+                .map(|c| c.iter().map(|&(s, e)| [s, e]).collect())
+                .collect();
         }
         write_jsonlines(&out.join("predictions.jsonlines"), &prepared)?;
         (eval.counts.clone(), 0)

@@ -36,7 +36,10 @@ pub struct ReportArgs {
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let (runs, swept) = load_runs(&args.dirs)?;
     let keys = grouping_keys(&args.by, &swept);
-    let out = args.out.clone().unwrap_or_else(|| args.dirs[0].join("report"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.dirs[0].join("report"));
     let written = write_report(&runs, &keys, &args.metric, &out)?;
     let summary = summary_of(&runs, &keys);
     let metrics: Vec<String> = summary

@@ -38,6 +38,13 @@ impl Resolved {
 pub fn resolve(path: &Path, overrides: &[Override]) -> Result<Resolved> {
     let mut table = load_toml_chain(path)?;
     table.remove("sweep");
+    // The variant first (an override may choose it), so that overrides win over the variant's settings.
+    if let Some(choice) = overrides.iter().rev().find(|o| o.path == ["variant"]) {
+        if let overrides::OverrideAction::Set(v) = &choice.action {
+            table.insert("variant".into(), v.clone());
+        }
+    }
+    apply_variant(&mut table, &path.display().to_string())?;
     apply_overrides(&mut table, overrides)?;
     resolve_table(table, &path.display().to_string(), overrides)
 }
@@ -98,18 +105,16 @@ pub fn resolve_table(mut table: Table, origin: &str, overrides: &[Override]) -> 
 /// `variant = "name"` merges the table `[variants.name]` into the config (a named group of settings, e.g.
 /// one row of a paper table); the `[variants]` tables themselves are dropped.
 fn apply_variant(table: &mut Table, origin: &str) -> Result<()> {
-    let variants = table.remove("variants");
+    // Without `[variants]` tables a `variant` key only records the variant already merged (a run's config).
+    let Some(Value::Table(variants)) = table.remove("variants") else {
+        return Ok(());
+    };
     let Some(name) = table
         .get("variant")
         .and_then(Value::as_str)
         .map(str::to_string)
     else {
         return Ok(());
-    };
-    let Some(Value::Table(variants)) = variants else {
-        anyhow::bail!(
-            "`variant = \"{name}\"` ({origin}), but the config has no `[variants]` tables"
-        );
     };
     match variants.get(&name) {
         Some(Value::Table(v)) => {
@@ -198,6 +203,21 @@ fn validate(cfg: &RunConfig) -> Result<()> {
     crate::device::parse_device(&cfg.device)
         .with_context(|| format!("`device` = {:?}", cfg.device))?;
     Ok(())
+}
+
+/// `a/b/../c` → `a/c`, lexically (symbolic links are not followed).
+fn normalize(path: &Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Local paths become absolute, so a run folder's config works from any working directory (and in sweep
