@@ -224,13 +224,7 @@ fn normalize(path: &Path) -> std::path::PathBuf {
 /// jobs). Names that are not local paths (Hugging Face ids) stay as they are.
 fn absolutize_paths(mut cfg: RunConfig) -> Result<RunConfig> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
-    let abs = |p: &Path| {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            cwd.join(p)
-        }
-    };
+    let abs = |p: &Path| normalize(&cwd.join(p));
     for p in [&mut cfg.data.train, &mut cfg.data.dev, &mut cfg.data.test]
         .into_iter()
         .flatten()
