@@ -23,12 +23,14 @@ pub mod buckets;
 pub mod config;
 pub mod crop;
 pub mod decode;
+mod fused;
 pub mod loss;
 pub mod prune;
 pub mod scoring;
 pub mod spans;
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use candle_core::{DType, Tensor};
 
@@ -212,6 +214,7 @@ impl CorefOutput {
 pub struct CorefHead {
     cfg: CorefConfig,
     hidden_size: usize,
+    fused: bool,
     dropout: Dropout,
     emb_span_width: Option<Tensor>,
     emb_span_width_prior: Option<Tensor>,
@@ -314,6 +317,7 @@ impl CorefHead {
         Ok(CorefHead {
             cfg: cfg.clone(),
             hidden_size,
+            fused: true,
             dropout: Dropout::new(cfg.dropout_rate as f32, params.rng().clone()),
             emb_span_width,
             emb_span_width_prior,
@@ -329,6 +333,14 @@ impl CorefHead {
             antecedent_distance_score_ffnn,
             coref_score_ffnn,
         })
+    }
+
+    /// Whether to use the fused CPU kernels where they apply (f32 on the CPU, `ffnn_depth = 1`; on by
+    /// default). Off, the head runs the generic tensor path everywhere, the one it always runs on GPUs;
+    /// both compute the same function with the same dropout masks.
+    pub fn with_fused_kernels(mut self, on: bool) -> Self {
+        self.fused = on;
+        self
     }
 
     /// The configuration the head was built with.
@@ -358,6 +370,32 @@ impl CorefHead {
         gold: Option<&CorefGold>,
         train: bool,
     ) -> Result<CorefOutput> {
+        self.forward_impl(doc, inputs, gold, train, &mut PhaseTimer::off())
+    }
+
+    /// [`CorefHead::forward_t`], also returning the wall time of each phase (for benchmarks and progress
+    /// reports). On an asynchronous device (CUDA) a phase's time is only the time to queue its kernels,
+    /// except where the phase reads results back to the host (pruning, top-k).
+    pub fn forward_t_timed(
+        &self,
+        doc: &Tensor,
+        inputs: &CorefInputs,
+        gold: Option<&CorefGold>,
+        train: bool,
+    ) -> Result<(CorefOutput, Vec<(&'static str, Duration)>)> {
+        let mut timer = PhaseTimer::on();
+        let out = self.forward_impl(doc, inputs, gold, train, &mut timer)?;
+        Ok((out, timer.phases))
+    }
+
+    fn forward_impl(
+        &self,
+        doc: &Tensor,
+        inputs: &CorefInputs,
+        gold: Option<&CorefGold>,
+        train: bool,
+        timer: &mut PhaseTimer,
+    ) -> Result<CorefOutput> {
         let (n, h) = doc.dims2()?;
         if h != self.hidden_size {
             return Err(Error::Input {
@@ -376,10 +414,12 @@ impl CorefHead {
         let candidate_labels = gold
             .map(|g| g.candidate_labels(&candidates, n))
             .transpose()?;
+        timer.mark("candidates");
 
         // Mention scores of every candidate, and what the span representations reuse.
         let mention = self.mention_scores(doc, &candidates, train)?;
         let candidate_mention_scores = mention.scores.clone(); // [C]
+        timer.mark("mention scores");
 
         // Top-span pruning (host, greedy non-crossing).
         let k = prune::num_top_spans(n, self.cfg.top_span_ratio, self.cfg.max_num_extracted_spans);
@@ -395,6 +435,7 @@ impl CorefHead {
                 .collect::<Vec<u32>>()
         });
         let k = top_spans.len();
+        timer.mark("pruning");
         if k == 0 {
             let empty = Tensor::zeros(0, doc.dtype(), device)?;
             return Ok(CorefOutput {
@@ -415,9 +456,11 @@ impl CorefHead {
         let top_idx = index_tensor(&top_span_indices, device)?; // [K]
         let top_mention_scores = candidate_mention_scores.index_select(&top_idx, 0)?; // [K]
         let top_span_emb = self.span_embeddings(doc, &mention, &top_spans, &top_idx)?; // [K, G]
+        timer.mark("span embeddings");
 
         // Coarse scores and the top-A antecedents of each span.
         let coarse = self.coarse_antecedents(&top_span_emb, &top_mention_scores, train)?;
+        timer.mark("coarse scores + top-k");
 
         // Fine-grained pair scores on top of the coarse ones. [K, A]
         let pair_scores = if self.coref_score_ffnn.is_some() {
@@ -428,6 +471,7 @@ impl CorefHead {
         };
         let dummy = Tensor::zeros((k, 1), pair_scores.dtype(), device)?;
         let antecedent_scores = Tensor::cat(&[&dummy, &pair_scores], 1)?; // [K, A+1]
+        timer.mark("fine scores");
 
         let loss = match &top_span_labels {
             Some(labels) => Some(loss::coref_loss(
@@ -440,6 +484,7 @@ impl CorefHead {
             )?),
             None => None,
         };
+        timer.mark("loss");
         Ok(CorefOutput {
             candidates,
             candidate_mention_scores,
@@ -452,6 +497,36 @@ impl CorefHead {
             top_span_labels,
             loss,
         })
+    }
+}
+
+/// Wall time per phase of a forward pass, when switched on.
+struct PhaseTimer {
+    last: Option<Instant>,
+    phases: Vec<(&'static str, Duration)>,
+}
+
+impl PhaseTimer {
+    fn off() -> Self {
+        PhaseTimer {
+            last: None,
+            phases: Vec::new(),
+        }
+    }
+
+    fn on() -> Self {
+        PhaseTimer {
+            last: Some(Instant::now()),
+            phases: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, phase: &'static str) {
+        if let Some(last) = self.last {
+            let now = Instant::now();
+            self.phases.push((phase, now - last));
+            self.last = Some(now);
+        }
     }
 }
 
