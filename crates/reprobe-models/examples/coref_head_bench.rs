@@ -190,10 +190,60 @@ fn main() -> reprobe_models::Result<()> {
         (cpu_end.0 - cpu_start.0) / iters as f64,
         (cpu_end.1 - cpu_start.1) / iters as f64
     );
+    // The reference's way for comparison (forward only, once): the head attention through a dense
+    // [C, N] log-mask softmax times doc, then the unsplit first layer of span_emb_score_ffnn on the
+    // concatenated g = [doc_s; doc_e; w_emb; h] of every candidate.
+    let reference_ms = {
+        let out = head.forward_t(&doc, &inputs, None, false)?;
+        let cands = &out.candidates;
+        let (c, n) = (cands.len(), inputs.len());
+        let t0 = Instant::now();
+        let mut log_mask = vec![f32::NEG_INFINITY; c * n];
+        for (i, &(s, e)) in cands.iter().enumerate() {
+            for t in s..=e {
+                log_mask[i * n + t] = 0.0;
+            }
+        }
+        let alpha = ModelRng::new(9).normal(n, 0.0, 1.0, DType::F32, &Device::Cpu)?;
+        let logits = candle_core::Tensor::from_vec(log_mask, (c, n), &Device::Cpu)?
+            .broadcast_add(&alpha.unsqueeze(0)?)?;
+        let attn = candle_nn::ops::softmax_last_dim(&logits)?;
+        let head_emb = attn.matmul(&doc)?; // [C, H]
+        let t1 = Instant::now();
+        let starts: Vec<u32> = cands.iter().map(|&(s, _)| s as u32).collect();
+        let ends: Vec<u32> = cands.iter().map(|&(_, e)| e as u32).collect();
+        let starts = candle_core::Tensor::from_vec(starts, c, &Device::Cpu)?;
+        let ends = candle_core::Tensor::from_vec(ends, c, &Device::Cpu)?;
+        let width = ModelRng::new(8).normal(
+            (c, cfg.feature_emb_size),
+            0.0,
+            1.0,
+            DType::F32,
+            &Device::Cpu,
+        )?;
+        let g = candle_core::Tensor::cat(
+            &[
+                &doc.index_select(&starts, 0)?,
+                &doc.index_select(&ends, 0)?,
+                &width,
+                &head_emb,
+            ],
+            1,
+        )?; // [C, G]
+        let w1 = ModelRng::new(7).normal((ffnn, g.dim(1)?), 0.0, 0.02, DType::F32, &Device::Cpu)?;
+        let hidden = g.matmul(&w1.t()?)?.relu()?; // [C, F]
+        let _ = hidden.sum_all()?.to_scalar::<f32>()?;
+        let t2 = Instant::now();
+        (ms(t1 - t0), ms(t2 - t1))
+    };
     println!("median of {iters} iterations (ms):");
     for (name, v) in totals {
         println!("  {name:<26} {:>9.1}", median(v));
     }
+    println!(
+        "  reference-style mention scoring, forward only: dense [C, N] head attention {:.1} + unsplit first layer {:.1}",
+        reference_ms.0, reference_ms.1
+    );
     println!("  train forward by phase:");
     for (name, v) in phases {
         println!("    {name:<24} {:>9.1}", median(v));
