@@ -12,9 +12,17 @@
 //! re-arrangements for speed (each documented where it is done):
 //! - the first layer of `span_emb_score_ffnn` and of `coref_score_ffnn` is split by input block, so that
 //!   the per-token / per-span parts are computed once and gathered instead of once per candidate / pair;
-//! - the head-word attention never builds the `[C, N]` mask of the reference: it works block-wise on
-//!   windows of `HEAD_BLOCK + W − 1` tokens;
+//! - the head-word attention never builds the `[C, N]` mask of the reference: each span attends over its
+//!   own (≤ W) tokens;
+//! - on the CPU in f32 with `ffnn_depth = 1`, the two large FFNNs run as fused kernels (`fused.rs`) that
+//!   never materialise their `[C, F]` / `[K·A, F]` hidden layers; elsewhere (GPU, f64, deeper FFNNs) the
+//!   generic tensor path runs; both draw the same dropout masks and compute the same function;
 //! - candidate labels come from a hash map instead of an equality matrix.
+//!
+//! Measured on the 2-core CPU (`examples/coref_head_bench.rs`, N = 1,100, H = 384, ffnn 1000): a training
+//! step of the head takes about 3.2–3.8 s, 0.8 s of it the forward of the pair scorer, whose one
+//! unavoidable product (`[K·A, G+P] × [G+P, F]`, 55 GFLOP) dominates; mention scoring takes 0.13 s
+//! where the reference's dense formulation takes 0.65 s.
 //!
 //! Deviations (SPEC §9.13): argsort ties go to the lower candidate index; the top spans are not padded
 //! with copies unless `pad_top_spans` is set.

@@ -13,11 +13,17 @@
 //!    - `coref_score_ffnn` on `[g_i; g_j; g_i∘g_j; φ]`: `W_a g` and `W_b g` per top span (`[K, F]`, the
 //!      latter gathered to `[K·A, F]`), only `W_c (g_i∘g_j)` and `W_d φ` per pair. Exact: `g` has no
 //!      dropout on that path (only `φ` has, and it stays per pair).
-//! 2. **Block-wise head attention.** The head-word attention of a span only sees its own (≤ W) tokens. The
-//!    reference builds a `[C, N]` log-mask and multiplies `[C, N] × [N, H]`; here the spans are grouped by
-//!    `start / HEAD_BLOCK` and each group attends over a window of `HEAD_BLOCK + W − 1` tokens, as one
-//!    batched `[G, R, L] × [G, L, D]` product. For N = 1,100, W = 30 that is `L = 45` columns per span
-//!    instead of 1,100, with no `[C, N]` tensor at all.
+//! 2. **Local head attention.** The head-word attention of a span only sees its own (≤ W) tokens. The
+//!    reference builds a `[C, N]` log-mask and multiplies `[C, N] × [N, H]`. The fused CPU path
+//!    (`fused.rs`) takes the `[C, W]` softmax weights of each span's own tokens and sums the `W·doc`
+//!    rows of those tokens inside its kernel. The generic path (`span_attention`, also used for the `K`
+//!    top spans' `h` in H-space) groups the spans by `start / HEAD_BLOCK` and lets each group attend over
+//!    a window of `HEAD_BLOCK + W − 1` tokens, as one batched `[G, R, L] × [G, L, D]` product: for
+//!    N = 1,100, W = 30 that is `L = 45` columns per span instead of 1,100, with no `[C, N]` tensor. On
+//!    the benchmark document (C = 15,300, H = 384, F = 1000) the whole mention scoring takes 0.13 s;
+//!    the reference's dense attention plus unsplit first layer take 0.65 s (forward only).
+//!
+//! The big FFNNs themselves run as fused kernels on the CPU (see `fused.rs`).
 use candle_core::{DType, Device, Tensor, D};
 
 use super::buckets::bucket_distance;
