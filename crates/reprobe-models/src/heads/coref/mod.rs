@@ -381,6 +381,47 @@ impl CorefHead {
         self.forward_impl(doc, inputs, gold, train, &mut PhaseTimer::off())
     }
 
+    /// Evaluation without an autograd graph: [`CorefHead::forward_t`] with `train = false` on detached
+    /// parameters and embeddings, so every intermediate tensor is freed as soon as it is used and nothing
+    /// can be back-propagated. For validation (with gold: the loss) and prediction; the numbers are those
+    /// of `forward_t(…, false)`.
+    pub fn forward_eval(
+        &self,
+        doc: &Tensor,
+        inputs: &CorefInputs,
+        gold: Option<&CorefGold>,
+    ) -> Result<CorefOutput> {
+        self.detached()
+            .forward_impl(&doc.detach(), inputs, gold, false, &mut PhaseTimer::off())
+    }
+
+    /// A copy of the head whose parameters are cut from the autograd graph (sharing storage).
+    fn detached(&self) -> CorefHead {
+        let d = |t: &Option<Tensor>| t.as_ref().map(Tensor::detach);
+        CorefHead {
+            cfg: self.cfg.clone(),
+            hidden_size: self.hidden_size,
+            fused: self.fused,
+            dropout: self.dropout.clone(),
+            emb_span_width: d(&self.emb_span_width),
+            emb_span_width_prior: d(&self.emb_span_width_prior),
+            emb_antecedent_distance_prior: d(&self.emb_antecedent_distance_prior),
+            emb_genre: self.emb_genre.detach(),
+            emb_same_speaker: d(&self.emb_same_speaker),
+            emb_segment_distance: d(&self.emb_segment_distance),
+            emb_top_antecedent_distance: self.emb_top_antecedent_distance.detach(),
+            mention_token_attn: self.mention_token_attn.as_ref().map(Linear::detached),
+            span_emb_score_ffnn: self.span_emb_score_ffnn.detached(),
+            span_width_score_ffnn: self.span_width_score_ffnn.as_ref().map(Ffnn::detached),
+            coarse_bilinear: self.coarse_bilinear.detached(),
+            antecedent_distance_score_ffnn: self
+                .antecedent_distance_score_ffnn
+                .as_ref()
+                .map(Linear::detached),
+            coref_score_ffnn: self.coref_score_ffnn.as_ref().map(Ffnn::detached),
+        }
+    }
+
     /// [`CorefHead::forward_t`], also returning the wall time of each phase (for benchmarks and progress
     /// reports). On an asynchronous device (CUDA) a phase's time is only the time to queue its kernels,
     /// except where the phase reads results back to the host (pruning, top-k).

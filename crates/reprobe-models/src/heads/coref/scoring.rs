@@ -46,6 +46,14 @@ pub(crate) struct Linear {
 }
 
 impl Linear {
+    /// The same weights, cut from the autograd graph (sharing storage).
+    pub fn detached(&self) -> Self {
+        Linear {
+            w: self.w.detach(),
+            b: self.b.detach(),
+        }
+    }
+
     /// The parameters `head.{name}.weight` and `head.{name}.bias`.
     pub fn new(params: &ParamStore, name: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
         let w = params.get_or_init(
@@ -119,6 +127,14 @@ impl Ffnn {
             out_dim,
         )?;
         Ok(Ffnn { hidden, out })
+    }
+
+    /// The same weights, cut from the autograd graph (sharing storage).
+    pub fn detached(&self) -> Self {
+        Ffnn {
+            hidden: self.hidden.iter().map(Linear::detached).collect(),
+            out: self.out.detached(),
+        }
     }
 
     /// The first layer (the one whose weight is split by input block).
