@@ -158,7 +158,7 @@ fn main() -> reprobe_models::Result<()> {
         optimizers.clip_and_step(&grads)?;
         let t3 = Instant::now();
         drop(grads);
-        let eval = head.forward_t(&doc, &inputs, None, false)?;
+        let eval = head.forward_eval(&doc, &inputs, None)?;
         let t4 = Instant::now();
         if iter == 0 {
             println!(

@@ -19,10 +19,11 @@
 //!   generic tensor path runs; both draw the same dropout masks and compute the same function;
 //! - candidate labels come from a hash map instead of an equality matrix.
 //!
-//! Measured on the 2-core CPU (`examples/coref_head_bench.rs`, N = 1,100, H = 384, ffnn 1000): a training
-//! step of the head takes about 3.2–3.8 s, 0.8 s of it the forward of the pair scorer, whose one
-//! unavoidable product (`[K·A, G+P] × [G+P, F]`, 55 GFLOP) dominates; mention scoring takes 0.13 s
-//! where the reference's dense formulation takes 0.65 s.
+//! Measured on the shared 2-core CPU (`examples/coref_head_bench.rs`, N = 1,100, H = 384, ffnn 1000): a
+//! training step of the head takes about 3.2–3.8 s, an evaluation forward about 0.85–1.0 s. The pair
+//! scorer's one unavoidable product (`[K·A, G+P] × [G+P, F]`: 55 GFLOP forward, 110 backward, about
+//! 1.1 s) and the other matrix products take about 60 % of the CPU time (perf); the fused kernels about
+//! 14 %. Mention scoring takes 0.13–0.17 s where the reference's dense formulation takes 0.65–0.9 s.
 //!
 //! Deviations (SPEC §9.13): argsort ties go to the lower candidate index; the top spans are not padded
 //! with copies unless `pad_top_spans` is set.
