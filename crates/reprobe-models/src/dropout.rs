@@ -35,18 +35,28 @@ impl Dropout {
     /// # Shapes
     /// - `xs`: any; output: same shape and dtype.
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
-        if !train || self.p == 0.0 {
+        let Some(mask) = self.mask_values(xs.elem_count(), train) else {
             return Ok(xs.clone());
-        }
-        let scale = 1.0 / (1.0 - self.p);
-        let mask: Vec<f32> = self
-            .rng
-            .uniform_vec(xs.elem_count())
-            .into_iter()
-            .map(|u| if u < self.p { 0.0 } else { scale })
-            .collect();
+        };
         let mask = Tensor::from_vec(mask, xs.shape(), xs.device())?.to_dtype(xs.dtype())?;
         Ok(xs.mul(&mask)?)
+    }
+
+    /// The multipliers [`Dropout::forward_t`] would apply to a tensor of `n` elements (row-major): each 0
+    /// or `1 / (1 - p)`, drawn from the same stream in the same order; `None` when nothing is dropped
+    /// (evaluation, or `p = 0`). For fused kernels that apply the mask themselves.
+    pub fn mask_values(&self, n: usize, train: bool) -> Option<Vec<f32>> {
+        if !train || self.p == 0.0 {
+            return None;
+        }
+        let scale = 1.0 / (1.0 - self.p);
+        Some(
+            self.rng
+                .uniform_vec(n)
+                .into_iter()
+                .map(|u| if u < self.p { 0.0 } else { scale })
+                .collect(),
+        )
     }
 }
 

@@ -106,10 +106,19 @@ fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     eprintln!("{what}: worst relative error {worst:.2e}");
 }
 
-fn check(name: &str, dtype: DType, tol: f64, grad_tol: f64, exact_antecedent_order: bool) {
+fn check(
+    name: &str,
+    dtype: DType,
+    fused: bool,
+    tol: f64,
+    grad_tol: f64,
+    exact_antecedent_order: bool,
+) {
     let case = load(name);
     let store = ParamStore::new(ModelRng::new(0), dtype, Device::Cpu);
-    let head = CorefHead::new(&case.cfg, case.hidden, &store).unwrap();
+    let head = CorefHead::new(&case.cfg, case.hidden, &store)
+        .unwrap()
+        .with_fused_kernels(fused);
     store
         .load(&fixture(&format!("{name}.weights.safetensors")))
         .unwrap();
@@ -268,6 +277,7 @@ fn check(name: &str, dtype: DType, tol: f64, grad_tol: f64, exact_antecedent_ord
     };
     let hinge = CorefHead::new(&hinge_cfg, case.hidden, &store)
         .unwrap()
+        .with_fused_kernels(fused)
         .forward_t(doc.as_tensor(), &case.inputs, Some(&case.gold), false)
         .unwrap();
     assert_close(
@@ -282,6 +292,7 @@ fn check(name: &str, dtype: DType, tol: f64, grad_tol: f64, exact_antecedent_ord
     };
     let with_mention = CorefHead::new(&mention_cfg, case.hidden, &store)
         .unwrap()
+        .with_fused_kernels(fused)
         .forward_t(doc.as_tensor(), &case.inputs, Some(&case.gold), false)
         .unwrap();
     assert_close(
@@ -294,24 +305,31 @@ fn check(name: &str, dtype: DType, tol: f64, grad_tol: f64, exact_antecedent_ord
     );
 }
 
+/// f64 runs the generic tensor path (the fused kernels are f32-only).
 #[test]
 fn case1_matches_torch_in_f64() {
-    check("case1", DType::F64, 1e-9, 1e-8, true);
+    check("case1", DType::F64, true, 1e-9, 1e-8, true);
+}
+
+/// f32 on the CPU runs the fused kernels.
+#[test]
+fn case1_matches_torch_in_f32_fused() {
+    check("case1", DType::F32, true, 1e-5, 1e-4, true);
 }
 
 #[test]
-fn case1_matches_torch_in_f32() {
-    check("case1", DType::F32, 1e-5, 1e-4, true);
+fn case1_matches_torch_in_f32_generic() {
+    check("case1", DType::F32, false, 1e-5, 1e-4, true);
 }
 
 #[test]
 fn case2_reference_padding_matches_torch_in_f64() {
-    check("case2", DType::F64, 1e-9, 1e-8, false);
+    check("case2", DType::F64, true, 1e-9, 1e-8, false);
 }
 
 #[test]
-fn case2_reference_padding_matches_torch_in_f32() {
-    check("case2", DType::F32, 1e-5, 1e-4, false);
+fn case2_reference_padding_matches_torch_in_f32_fused() {
+    check("case2", DType::F32, true, 1e-5, 1e-4, false);
 }
 
 #[test]

@@ -187,3 +187,23 @@ fn malformed_inputs_are_named() {
     let wide = Tensor::zeros((30, H + 1), DType::F32, &Device::Cpu).unwrap();
     assert!(head.forward_t(&wide, &inputs, None, false).is_err());
 }
+
+#[test]
+fn forward_eval_gives_the_eval_numbers_without_a_graph() {
+    let (_, head, doc) = setup(4, &tiny_config());
+    let (inputs, gold) = document();
+    let with_graph = head.forward_t(&doc, &inputs, Some(&gold), false).unwrap();
+    let without = head.forward_eval(&doc, &inputs, Some(&gold)).unwrap();
+    assert_eq!(
+        with_graph.antecedent_scores.to_vec2::<f32>().unwrap(),
+        without.antecedent_scores.to_vec2::<f32>().unwrap()
+    );
+    assert_eq!(
+        with_graph.loss.unwrap().to_scalar::<f32>().unwrap(),
+        without.loss.as_ref().unwrap().to_scalar::<f32>().unwrap()
+    );
+    assert_eq!(with_graph.top_spans, without.top_spans);
+    // Nothing to back-propagate into: the gradient store holds only the loss itself.
+    let grads = without.loss.unwrap().backward().unwrap();
+    assert_eq!(grads.get_ids().count(), 1);
+}
