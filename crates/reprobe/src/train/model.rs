@@ -118,10 +118,13 @@ impl CorefModel {
             .reshape((s * t, h))?
             .index_select(&real, 0)?
             .to_dtype(DType::F32)?;
-        let output = self
-            .head
-            .forward_t(&embeddings, inputs.as_ref(), gold.as_ref(), train)
-            .with_context(|| format!("scoring document {}", doc.doc_key))?;
+        // Evaluation builds no autograd graph (same numbers as `train = false`).
+        let output = if train {
+            self.head.forward_t(&embeddings, inputs.as_ref(), gold.as_ref(), true)
+        } else {
+            self.head.forward_eval(&embeddings, inputs.as_ref(), gold.as_ref())
+        }
+        .with_context(|| format!("scoring document {}", doc.doc_key))?;
         Ok(Forward {
             output,
             stack,
