@@ -38,6 +38,10 @@ pub struct Forward {
     pub stack: StackOutput,
     /// The subtoken offset of the kept window when the document was cropped (0 otherwise).
     pub token_offset: usize,
+    /// Seconds in the encoder stack (encoders, cache, aggregation).
+    pub encoder_seconds: f64,
+    /// Seconds in the head (forward and loss).
+    pub head_seconds: f64,
 }
 
 impl CorefModel {
@@ -106,6 +110,7 @@ impl CorefModel {
                 0,
             ),
         };
+        let started = std::time::Instant::now();
         let (input_ids, attention_mask, real) = pad_segments(segments, &self.device)?;
         let stack = self
             .stack
@@ -118,6 +123,9 @@ impl CorefModel {
             .reshape((s * t, h))?
             .index_select(&real, 0)?
             .to_dtype(DType::F32)?;
+        self.device.synchronize()?;
+        let encoder_seconds = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
         // Evaluation builds no autograd graph (same numbers as `train = false`).
         let output = if train {
             self.head.forward_t(&embeddings, inputs.as_ref(), gold.as_ref(), true)
@@ -125,10 +133,13 @@ impl CorefModel {
             self.head.forward_eval(&embeddings, inputs.as_ref(), gold.as_ref())
         }
         .with_context(|| format!("scoring document {}", doc.doc_key))?;
+        self.device.synchronize()?;
         Ok(Forward {
             output,
             stack,
             token_offset,
+            encoder_seconds,
+            head_seconds: started.elapsed().as_secs_f64(),
         })
     }
 }

@@ -1,0 +1,299 @@
+//! `reprobe train`, `evaluate`, `predict`, `sweep` and `report` end to end on a tiny random BERT (the
+//! transformers-made fixture of the models crate, 3 layers, hidden 32) and the project's tiny corpus:
+//! the run folder, resuming a killed run to the same weights, a sweep killed half way that ends with the same
+//! results as an uninterrupted one, and config errors.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn reprobe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reprobe"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("the reprobe binary runs")
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_reprobe"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the reprobe binary starts")
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "reprobe failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// A checkpoint folder with the tiny random BERT and a 99-entry cased vocabulary made of the tiny corpus's
+/// most frequent words, and a config training it on 12 tiny documents with segments of at most 40 subtokens
+/// (the model's position limit), so that every document has two segments and is cropped to one in training.
+fn setup(root: &Path, freeze: bool, epochs: usize) -> PathBuf {
+    let ckpt = root.join("tiny-bert");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    let fixture = repo().join("crates/reprobe-models/tests/fixtures/bert/tiny");
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(fixture.join(f), ckpt.join(f)).unwrap();
+    }
+    let train = repo().join("data/tiny/train.english.v4_gold_conll");
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for line in std::fs::read_to_string(&train).unwrap().lines() {
+        if let Some(word) = line.split('\t').nth(3) {
+            *counts.entry(word.to_string()).or_default() += 1;
+        }
+    }
+    let mut words: Vec<(usize, String)> = counts.into_iter().map(|(w, c)| (c, w)).collect();
+    words.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].iter().map(|s| s.to_string()).collect();
+    vocab.extend(words.into_iter().map(|(_, w)| w).take(99 - vocab.len()));
+    std::fs::write(ckpt.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
+    std::fs::write(ckpt.join("tokenizer_config.json"), r#"{"do_lower_case": false}"#).unwrap();
+    let config = format!(
+        r#"name = "tiny"
+seed = 3
+
+[data]
+train = "{train}"
+dev = "{dev}"
+seg_len = 40
+max_train_docs = 12
+max_eval_docs = 4
+
+[encoders.enc]
+checkpoint = "{ckpt}"
+freeze = {freeze}
+
+[head]
+ffnn_size = 16
+feature_emb_size = 4
+max_span_width = 5
+max_training_sentences = 1
+
+[optim]
+bert_learning_rate = 1e-3
+task_learning_rate = 1e-3
+
+[train]
+max_epochs = {epochs}
+patience = 0
+
+[cache]
+dir = "{cache}"
+"#,
+        train = train.display(),
+        dev = repo().join("data/tiny/dev.english.v4_gold_conll").display(),
+        ckpt = ckpt.display(),
+        cache = root.join("cache").display(),
+    );
+    let path = root.join("tiny.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// `metrics.jsonl` without the wall-clock fields.
+fn metrics_without_times(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let obj = v.as_object_mut().unwrap();
+            obj.retain(|k, _| !k.starts_with("time/") && k != "train/docs_per_s");
+            v
+        })
+        .collect()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_run_writes_its_folder_and_evaluates_and_predicts() {
+    let root = tempfile::tempdir().unwrap();
+    let cfg = setup(root.path(), false, 2);
+    let run = root.path().join("run");
+    let out = ok(&reprobe(&["train", cfg.to_str().unwrap(), "--run-dir", run.to_str().unwrap()]));
+    assert!(out.contains("finished (max_epochs): best epoch"), "{out}");
+    for f in ["config.toml", "log.txt", "checkpoints/best/model.safetensors", "checkpoints/last/optimizer.safetensors"] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let lines = metrics_without_times(&run);
+    assert_eq!(lines.len(), 2);
+    for key in ["epoch", "train/loss", "val/loss", "val/f1", "val/muc_f1", "val/bcub_f1", "val/ceafe_f1", "val/mention_f1", "lr/task", "lr/encoders"] {
+        assert!(lines[1].get(key).is_some(), "metrics.jsonl lacks {key}: {}", lines[1]);
+    }
+    // SPEC §3.6: T = 2 epochs × 12 documents = 24 steps, W = int(0.1 T) = 2; after epoch 1 (t = 12) the
+    // encoders' factor is (T − t)/(T − W) = 12/22 and the task's (T − t)/T = 1/2; after epoch 2 both are 0.
+    let lr = |i: usize, g: &str| lines[i][format!("lr/{g}")].as_f64().unwrap();
+    assert!((lr(0, "encoders") - 1e-3 * 12.0 / 22.0).abs() < 1e-12, "{}", lr(0, "encoders"));
+    assert!((lr(0, "task") - 1e-3 * 0.5).abs() < 1e-12, "{}", lr(0, "task"));
+    assert_eq!((lr(1, "encoders"), lr(1, "task")), (0.0, 0.0));
+    let result = read_json(&run.join("result.json"));
+    assert_eq!(result["epochs_run"], 2);
+    let best = result["best_epoch"].as_u64().unwrap() as usize;
+    assert_eq!(result["val/f1"], lines[best - 1]["val/f1"]);
+
+    // A finished run folder is not trained again.
+    let again = ok(&reprobe(&["train", cfg.to_str().unwrap(), "--run-dir", run.to_str().unwrap()]));
+    assert!(again.contains("already holds a finished run"), "{again}");
+
+    let dev = repo().join("data/tiny/dev.english.v4_gold_conll");
+    let eval = ok(&reprobe(&["evaluate", run.to_str().unwrap(), "--data", dev.to_str().unwrap()]));
+    assert!(eval.contains("METRIC muc") && eval.contains("CoNLL F1"), "{eval}");
+    let scores = read_json(&run.join("eval/dev/scores.json"));
+    for key in ["muc", "bcub", "ceafe", "ceafm", "blanc", "lea", "mentions", "conll_f1", "loss"] {
+        assert!(scores.get(key).is_some(), "scores.json lacks {key}");
+    }
+    // The written predictions score the same with `reprobe score`.
+    let pred = run.join("eval/dev/predictions.conll");
+    let scored = ok(&reprobe(&["score", dev.to_str().unwrap(), pred.to_str().unwrap(), "--format", "json"]));
+    let scored: serde_json::Value = serde_json::from_str(&scored).unwrap();
+    assert_eq!(scored["conll_f1"], scores["conll_f1"]);
+
+    let text = root.path().join("story.txt");
+    std::fs::write(&text, "Maria bought a car . She liked it .\n\nTom called Maria .\n").unwrap();
+    let out = root.path().join("story.jsonl");
+    ok(&reprobe(&["predict", run.to_str().unwrap(), text.to_str().unwrap(), "--out", out.to_str().unwrap(), "--blocks"]));
+    let docs: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0]["words"][0], "Maria");
+    assert!(docs[0]["clusters"].is_array() && docs[0]["sentences"].as_array().unwrap().len() == 2);
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_weights() {
+    let root = tempfile::tempdir().unwrap();
+    let cfg = setup(root.path(), false, 5);
+    let cfg = cfg.to_str().unwrap();
+    let straight = root.path().join("straight");
+    ok(&reprobe(&["train", cfg, "--run-dir", straight.to_str().unwrap()]));
+
+    let killed = root.path().join("killed");
+    let args = ["train", cfg, "--run-dir", killed.to_str().unwrap()];
+    let mut child = spawn(&args);
+    let state = killed.join("checkpoints/last/state.json");
+    wait_for("the first checkpoint", Duration::from_secs(600), || state.exists());
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(!killed.join("result.json").exists(), "the run ended before it could be killed");
+    let out = ok(&reprobe(&args));
+    assert!(out.contains("resuming after epoch"), "{out}");
+
+    let a = std::fs::read(straight.join("checkpoints/last/model.safetensors")).unwrap();
+    let b = std::fs::read(killed.join("checkpoints/last/model.safetensors")).unwrap();
+    assert!(a == b, "the resumed run's final weights differ from the uninterrupted run's");
+    assert_eq!(metrics_without_times(&straight), metrics_without_times(&killed));
+}
+
+/// The per-job results of a sweep folder, without wall-clock fields.
+fn job_results(dir: &Path) -> Vec<serde_json::Value> {
+    let sweep = read_json(&dir.join("sweep.json"));
+    sweep["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            let mut r = read_json(&dir.join(j["dir"].as_str().unwrap()).join("result.json"));
+            r.as_object_mut().unwrap().remove("train_time_s");
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn a_sweep_killed_half_way_ends_as_an_uninterrupted_one() {
+    let root = tempfile::tempdir().unwrap();
+    let cfg = setup(root.path(), true, 2);
+    let cfg = cfg.to_str().unwrap();
+    let sweep_args = |dir: &Path| -> Vec<String> {
+        ["train", cfg, "seed=1,2,3", "train.max_epochs=2", "--multirun", "--jobs", "2", "--sweep-dir", dir.to_str().unwrap()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let straight = root.path().join("straight");
+    let args: Vec<String> = sweep_args(&straight);
+    let out = ok(&reprobe(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert!(out.contains("3 jobs finished now"), "{out}");
+
+    let killed = root.path().join("killed");
+    let args = sweep_args(&killed);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = spawn(&args);
+    let first_done = || {
+        (0..3).any(|i| killed.join(format!("job-00{i}/result.json")).exists())
+    };
+    wait_for("a first finished job", Duration::from_secs(600), first_done);
+    child.kill().unwrap(); // SIGKILL: the job processes die with it
+    child.wait().unwrap();
+    let done_at_kill = (0..3).filter(|i| killed.join(format!("job-00{i}/result.json")).exists()).count();
+    assert!(done_at_kill < 3, "the sweep ended before it could be killed");
+    let out = ok(&reprobe(&args));
+    assert!(out.contains("resuming the sweep"), "{out}");
+
+    assert_eq!(job_results(&straight), job_results(&killed));
+    let md = std::fs::read_to_string(killed.join("summary.md")).unwrap();
+    assert!(md.contains(" ± "), "{md}");
+    assert!(md.contains("| 3 |"), "one row of n = 3 runs expected: {md}");
+
+    let report = ok(&reprobe(&["report", killed.to_str().unwrap()]));
+    assert!(report.contains("3 finished runs of 3"), "{report}");
+    for f in ["learning_curves.png", "bars.svg", "summary.csv"] {
+        assert!(killed.join("report").join(f).exists(), "{f} missing");
+    }
+    let status = ok(&reprobe(&["sweep", "status", killed.to_str().unwrap()]));
+    assert!(status.contains("3/3 jobs finished"), "{status}");
+}
+
+#[test]
+fn config_errors_name_the_key_or_the_file() {
+    let root = tempfile::tempdir().unwrap();
+    let cfg = setup(root.path(), true, 1);
+    let cfg = cfg.to_str().unwrap();
+    let out = reprobe(&["train", cfg, "train.max_epoch=3", "--print-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("unknown config key `train.max_epoch` (set on the command line); did you mean `train.max_epochs`?"), "{err}");
+
+    let out = reprobe(&["train", cfg, "seed=1,2"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--multirun"));
+
+    let missing = root.path().join("nope.conll");
+    let run = root.path().join("r");
+    let out = reprobe(&["train", cfg, &format!("data.dev={}", missing.display()), "--run-dir", run.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("nope.conll"), "{err}");
+
+    let out = reprobe(&["train", cfg, "aggregate.kind=median", "--print-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("aggregate") && err.contains("median"), "{err}");
+}
