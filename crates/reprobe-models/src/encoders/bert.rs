@@ -15,6 +15,8 @@
 //! - Softmax and LayerNorm are computed in f32 whatever the model dtype (numerically safe bf16/f16).
 //! - On CPU, candle 0.11 has no bf16 matrix product: bf16 matmuls are computed in f32 and rounded back
 //!   (weights and activations stay bf16 between operations). On CUDA they run in bf16.
+//! - The exact GELU is computed with a fast f32 approximation of `erf` on CPU (error ≤ 1e-7·|x|,
+//!   see `gelu.rs`).
 //! - When no gradient is needed (a frozen encoder, or evaluation) f32 LayerNorm and softmax use candle's
 //!   fused kernels; a tuned encoder in training uses differentiable two-pass versions.
 use std::collections::HashMap;
@@ -171,7 +173,7 @@ fn softmax_f32(scores: &Tensor, differentiable: bool, dtype: DType) -> Result<Te
 
 fn activation(act: HiddenAct, xs: &Tensor) -> Result<Tensor> {
     Ok(match act {
-        HiddenAct::Gelu => xs.gelu_erf()?,
+        HiddenAct::Gelu => super::gelu::gelu_erf(xs)?,
         HiddenAct::GeluNew => xs.gelu()?,
         HiddenAct::QuickGelu => (xs * candle_nn::ops::sigmoid(&(xs * 1.702)?)?)?,
         HiddenAct::Relu => xs.relu()?,
