@@ -390,13 +390,10 @@ impl BertEncoder {
     /// embeddings zeroed, biases 0, LayerNorm 1 and 0), drawn from `options.rng`. For tests and
     /// benchmarks. `options.config_overrides` apply to `config`.
     pub fn random(config: &BertConfig, options: &BertOptions) -> Result<Self> {
-        let mut json = serde_json::to_value(config).map_err(|e| Error::Config {
+        let json = serde_json::to_value(config).map_err(|e| Error::Config {
             key: "config".into(),
             msg: e.to_string(),
         })?;
-        if let Value::Object(map) = &mut json {
-            map.remove("model_type");
-        }
         let config = BertConfig::from_json_value(
             json,
             &options.config_overrides,
@@ -864,6 +861,37 @@ mod tests {
         let b = frozen.forward_t(&ids, &mask, false).unwrap()[2].clone();
         let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
+    }
+
+    #[test]
+    fn activations_by_hand() {
+        let x = Tensor::new(&[1f32, -2.0], &Device::Cpu).unwrap();
+        let at = |act| activation(act, &x).unwrap().to_vec1::<f32>().unwrap();
+        // gelu(1) = Φ(1); gelu(-2) = -2 Φ(-2)
+        let g = at(HiddenAct::Gelu);
+        assert!(
+            (g[0] - 0.841_344_7).abs() < 1e-6 && (g[1] + 0.045_500_26).abs() < 1e-6,
+            "{g:?}"
+        );
+        // tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        let g = at(HiddenAct::GeluNew);
+        assert!(
+            (g[0] - 0.841_192).abs() < 1e-5 && (g[1] + 0.045_402_3).abs() < 1e-5,
+            "{g:?}"
+        );
+        let g = at(HiddenAct::QuickGelu); // x sigmoid(1.702 x)
+        assert!(
+            (g[0] - 0.845_795).abs() < 1e-5 && (g[1] + 0.064_341_4).abs() < 1e-5,
+            "{g:?}"
+        );
+        let g = at(HiddenAct::Silu); // x sigmoid(x)
+        assert!(
+            (g[0] - 0.731_059).abs() < 1e-5 && (g[1] + 0.238_406).abs() < 1e-5,
+            "{g:?}"
+        );
+        assert_eq!(at(HiddenAct::Relu), vec![1.0, 0.0]);
+        let g = at(HiddenAct::Tanh);
+        assert!((g[0] - 0.761_594).abs() < 1e-5, "{g:?}");
     }
 
     #[test]
