@@ -116,6 +116,14 @@ fn embed_segments(
 ) -> anyhow::Result<Vec<Tensor>> {
     let b = segments.len();
     let t = segments.iter().map(Vec::len).max().unwrap_or(0);
+    if t == 0 {
+        // A document without subtokens: no rows.
+        let h = encoder.config().hidden_size;
+        return Ok(layers
+            .iter()
+            .map(|_| Tensor::zeros((0, h), DType::F32, &Device::Cpu))
+            .collect::<candle_core::Result<_>>()?);
+    }
     let mut ids = vec![0u32; b * t];
     let mut mask = vec![0u32; b * t];
     for (row, seg) in segments.iter().enumerate() {
@@ -271,6 +279,37 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reprobe_models::encoders::BertConfig;
+
+    #[test]
+    fn segments_of_a_batch_equal_segments_alone_and_empty_documents_have_no_rows() {
+        let config = BertConfig {
+            vocab_size: 30,
+            hidden_size: 8,
+            num_hidden_layers: 2,
+            num_attention_heads: 2,
+            intermediate_size: 12,
+            max_position_embeddings: 16,
+            ..BertConfig::default()
+        };
+        let encoder = BertEncoder::random(&config, &BertOptions::default()).unwrap();
+        let segs = vec![vec![1u32, 5, 7, 2], vec![1, 9, 2]];
+        let both = embed_segments(&encoder, &segs, &[0, 2]).unwrap();
+        assert_eq!(both[1].dims(), &[7, 8]);
+        let second = embed_segments(&encoder, &segs[1..], &[2]).unwrap();
+        let d = (both[1].narrow(0, 4, 3).unwrap() - &second[0])
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(d < 1e-5, "{d}");
+        let none = embed_segments(&encoder, &[], &[0, 1]).unwrap();
+        assert_eq!(none.len(), 2);
+        assert_eq!(none[0].dims(), &[0, 8]);
+    }
 
     #[test]
     fn layer_lists() {
