@@ -18,7 +18,7 @@
 //! - The exact GELU is computed with a fast f32 approximation of `erf` on CPU (error ≤ 1e-7·|x|,
 //!   see `gelu.rs`).
 //! - When no gradient is needed (a frozen encoder, or evaluation) f32 LayerNorm and softmax use candle's
-//!   fused kernels (for f32 on CPU the padding mask is added inside the softmax pass); a tuned encoder in training uses differentiable two-pass versions.
+//!   fused kernels; a tuned encoder in training uses differentiable two-pass versions.
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, IndexOp, Tensor, D};
@@ -293,21 +293,10 @@ impl Attention {
             let k = heads(&key, seg)?; // [nh, T, dh]
             let v = heads(&value, seg)?; // [nh, T, dh]
             let scores = matmul(&q, &k.t()?)?; // [nh, T, T]
-            let seg_mask = mask_bias.i(seg)?; // [1, T]
-            let fused = if differentiable {
-                None
-            } else {
-                super::softmax::masked_softmax(&scores, &seg_mask.squeeze(0)?)?
-            };
-            let probs = match fused {
-                Some(probs) => probs, // [nh, T, T]
-                None => {
-                    let scores = scores
-                        .to_dtype(DType::F32)?
-                        .broadcast_add(&seg_mask.unsqueeze(0)?)?; // [nh, T, T] + [1, 1, T]
-                    softmax_f32(&scores, differentiable, hidden.dtype())? // [nh, T, T]
-                }
-            };
+            let scores = scores
+                .to_dtype(DType::F32)?
+                .broadcast_add(&mask_bias.i(seg)?.unsqueeze(0)?)?; // [nh, T, T] + [1, 1, T]
+            let probs = softmax_f32(&scores, differentiable, hidden.dtype())?; // [nh, T, T]
             let probs = self.probs_dropout.forward_t(&probs, train)?;
             let context = matmul(&probs, &v)?; // [nh, T, dh]
             contexts.push(context.transpose(0, 1)?.reshape((t, h))?); // [T, H] (the one copy)

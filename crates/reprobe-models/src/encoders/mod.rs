@@ -10,7 +10,6 @@ pub mod checkpoint;
 pub mod config;
 mod gelu;
 pub mod hub;
-mod softmax;
 
 pub use bert::{BertEncoder, BertOptions, Tuning};
 pub use checkpoint::{Checkpoint, WeightFile, WeightFormat};
