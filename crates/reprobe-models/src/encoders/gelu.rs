@@ -113,3 +113,32 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    #[ignore = "timing, run in release: cargo test --release -p reprobe-models --lib gelu_timing -- --ignored --nocapture"]
+    fn gelu_timing() {
+        let xs = Tensor::randn(0f32, 1., (384, 3072), &Device::Cpu).unwrap();
+        let time = |f: &dyn Fn()| {
+            f();
+            (0..20)
+                .map(|_| {
+                    let s = std::time::Instant::now();
+                    f();
+                    s.elapsed().as_secs_f64() * 1e3
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let fast = time(&|| {
+            gelu_erf(&xs).unwrap();
+        });
+        let candle = time(&|| {
+            xs.gelu_erf().unwrap();
+        });
+        println!("[384, 3072] GELU: fast {fast:.2} ms, candle gelu_erf {candle:.2} ms");
+    }
+}
