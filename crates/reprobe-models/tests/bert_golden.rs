@@ -192,6 +192,35 @@ fn a_tuned_checkpoint_registers_hf_names_and_matches_in_eval() {
 }
 
 #[test]
+fn the_differentiable_training_path_matches_too() {
+    // A tuned encoder in training mode takes the composed (differentiable) LayerNorm and softmax; with
+    // the dropout probabilities overridden to 0 it must give the eval numbers.
+    let mut overrides = serde_json::Map::new();
+    overrides.insert("hidden_dropout_prob".into(), json!(0.0));
+    overrides.insert("attention_probs_dropout_prob".into(), json!(0.0));
+    let params = ParamStore::new(ModelRng::new(0), DType::F32, Device::Cpu);
+    let m = load(
+        &fixtures().join("tokcls-bin"),
+        &BertOptions {
+            config_overrides: overrides,
+            tuning: Tuning::Tuned {
+                params,
+                prefix: "e.".into(),
+            },
+            ..BertOptions::default()
+        },
+    );
+    let g = golden("tokcls");
+    let hs = m
+        .forward_t(&g["input_ids"], &g["attention_mask"], true)
+        .unwrap();
+    for (i, h) in hs.iter().enumerate() {
+        let d = max_abs_diff(h, &g[&format!("hidden.{i}")]);
+        assert!(d < 1e-5, "hidden state {i} differs by {d}");
+    }
+}
+
+#[test]
 fn config_overrides_apply_before_building() {
     // A different activation changes the outputs from layer 1 on, not the embeddings.
     let mut overrides = serde_json::Map::new();

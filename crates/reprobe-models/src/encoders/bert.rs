@@ -15,6 +15,8 @@
 //! - Softmax and LayerNorm are computed in f32 whatever the model dtype (numerically safe bf16/f16).
 //! - On CPU, candle 0.11 has no bf16 matrix product: bf16 matmuls are computed in f32 and rounded back
 //!   (weights and activations stay bf16 between operations). On CUDA they run in bf16.
+//! - The exact GELU is computed with a fast f32 approximation of `erf` on CPU (error ≤ 1e-7·|x|,
+//!   see `gelu.rs`).
 //! - When no gradient is needed (a frozen encoder, or evaluation) f32 LayerNorm and softmax use candle's
 //!   fused kernels; a tuned encoder in training uses differentiable two-pass versions.
 use std::collections::HashMap;
@@ -171,7 +173,7 @@ fn softmax_f32(scores: &Tensor, differentiable: bool, dtype: DType) -> Result<Te
 
 fn activation(act: HiddenAct, xs: &Tensor) -> Result<Tensor> {
     Ok(match act {
-        HiddenAct::Gelu => xs.gelu_erf()?,
+        HiddenAct::Gelu => super::gelu::gelu_erf(xs)?,
         HiddenAct::GeluNew => xs.gelu()?,
         HiddenAct::QuickGelu => (xs * candle_nn::ops::sigmoid(&(xs * 1.702)?)?)?,
         HiddenAct::Relu => xs.relu()?,
@@ -377,13 +379,10 @@ impl BertEncoder {
     /// embeddings zeroed, biases 0, LayerNorm 1 and 0), drawn from `options.rng`. For tests and
     /// benchmarks. `options.config_overrides` apply to `config`.
     pub fn random(config: &BertConfig, options: &BertOptions) -> Result<Self> {
-        let mut json = serde_json::to_value(config).map_err(|e| Error::Config {
+        let json = serde_json::to_value(config).map_err(|e| Error::Config {
             key: "config".into(),
             msg: e.to_string(),
         })?;
-        if let Value::Object(map) = &mut json {
-            map.remove("model_type");
-        }
         let config = BertConfig::from_json_value(
             json,
             &options.config_overrides,
@@ -851,6 +850,37 @@ mod tests {
         let b = frozen.forward_t(&ids, &mask, false).unwrap()[2].clone();
         let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
+    }
+
+    #[test]
+    fn activations_by_hand() {
+        let x = Tensor::new(&[1f32, -2.0], &Device::Cpu).unwrap();
+        let at = |act| activation(act, &x).unwrap().to_vec1::<f32>().unwrap();
+        // gelu(1) = Φ(1); gelu(-2) = -2 Φ(-2)
+        let g = at(HiddenAct::Gelu);
+        assert!(
+            (g[0] - 0.841_344_7).abs() < 1e-6 && (g[1] + 0.045_500_26).abs() < 1e-6,
+            "{g:?}"
+        );
+        // tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        let g = at(HiddenAct::GeluNew);
+        assert!(
+            (g[0] - 0.841_192).abs() < 1e-5 && (g[1] + 0.045_402_3).abs() < 1e-5,
+            "{g:?}"
+        );
+        let g = at(HiddenAct::QuickGelu); // x sigmoid(1.702 x)
+        assert!(
+            (g[0] - 0.845_795).abs() < 1e-5 && (g[1] + 0.064_341_4).abs() < 1e-5,
+            "{g:?}"
+        );
+        let g = at(HiddenAct::Silu); // x sigmoid(x)
+        assert!(
+            (g[0] - 0.731_059).abs() < 1e-5 && (g[1] + 0.238_406).abs() < 1e-5,
+            "{g:?}"
+        );
+        assert_eq!(at(HiddenAct::Relu), vec![1.0, 0.0]);
+        let g = at(HiddenAct::Tanh);
+        assert!((g[0] - 0.761_594).abs() < 1e-5, "{g:?}");
     }
 
     #[test]

@@ -121,7 +121,12 @@ impl Checkpoint {
                 ))
             }
             WeightFormat::PytorchBin => {
-                let pth = candle_core::pickle::PthTensors::new(&path, None).map_err(corrupt)?;
+                let pth = candle_core::pickle::PthTensors::new(&path, None).map_err(|e| {
+                    Error::Checkpoint {
+                        path: path.clone(),
+                        msg: format!("cannot read the weight file, it may be truncated or corrupt, or saved by torch < 1.6 in the legacy non-zip format (convert it to model.safetensors): {e}"),
+                    }
+                })?;
                 let stored: Vec<String> = pth.tensor_infos().keys().cloned().collect();
                 if stored.is_empty() {
                     return Err(Error::Checkpoint {

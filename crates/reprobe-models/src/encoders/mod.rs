@@ -8,6 +8,7 @@ use candle_core::Tensor;
 pub mod bert;
 pub mod checkpoint;
 pub mod config;
+mod gelu;
 pub mod hub;
 pub mod stack;
 

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod embed;
 mod evaluate;
 mod predict;
 mod prepare;
@@ -35,6 +36,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Resume a sweep, run one of its jobs, or show its state.
     Sweep(sweep::SweepArgs),
+    /// Write an encoder's hidden states for lines of text or prepared documents to a safetensors file.
+    Embed(embed::EmbedArgs),
 }
 
 /// Runs the parsed command line; returns the process exit code.
@@ -47,5 +50,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Score(args) => score::run(args),
         Command::Report(args) => report::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Embed(args) => embed::run(args).map(|()| ExitCode::SUCCESS),
     }
 }
