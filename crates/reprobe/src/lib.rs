@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod device;
 pub mod fsutil;
+pub mod progress;
 pub mod report;
 pub mod sweep;
 pub mod timestamp;

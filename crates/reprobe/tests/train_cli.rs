@@ -59,10 +59,17 @@ fn setup(root: &Path, freeze: bool, epochs: usize) -> PathBuf {
     }
     let mut words: Vec<(usize, String)> = counts.into_iter().map(|(w, c)| (c, w)).collect();
     words.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].iter().map(|s| s.to_string()).collect();
+    let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     vocab.extend(words.into_iter().map(|(_, w)| w).take(99 - vocab.len()));
     std::fs::write(ckpt.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
-    std::fs::write(ckpt.join("tokenizer_config.json"), r#"{"do_lower_case": false}"#).unwrap();
+    std::fs::write(
+        ckpt.join("tokenizer_config.json"),
+        r#"{"do_lower_case": false}"#,
+    )
+    .unwrap();
     let config = format!(
         r#"name = "tiny"
 seed = 3
@@ -106,7 +113,10 @@ dir = "{cache}"
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
 }
 
 /// `metrics.jsonl` without the wall-clock fields.
@@ -136,21 +146,54 @@ fn a_run_writes_its_folder_and_evaluates_and_predicts() {
     let root = tempfile::tempdir().unwrap();
     let cfg = setup(root.path(), false, 2);
     let run = root.path().join("run");
-    let out = ok(&reprobe(&["train", cfg.to_str().unwrap(), "--run-dir", run.to_str().unwrap()]));
+    let out = ok(&reprobe(&[
+        "train",
+        cfg.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+    ]));
     assert!(out.contains("finished (max_epochs): best epoch"), "{out}");
-    for f in ["config.toml", "log.txt", "checkpoints/best/model.safetensors", "checkpoints/last/optimizer.safetensors"] {
+    for f in [
+        "config.toml",
+        "log.txt",
+        "checkpoints/best/model.safetensors",
+        "checkpoints/last/optimizer.safetensors",
+    ] {
         assert!(run.join(f).exists(), "{f} missing");
     }
     let lines = metrics_without_times(&run);
     assert_eq!(lines.len(), 2);
-    for key in ["epoch", "train/loss", "val/loss", "val/f1", "val/muc_f1", "val/bcub_f1", "val/ceafe_f1", "val/mention_f1", "lr/task", "lr/encoders"] {
-        assert!(lines[1].get(key).is_some(), "metrics.jsonl lacks {key}: {}", lines[1]);
+    for key in [
+        "epoch",
+        "train/loss",
+        "val/loss",
+        "val/f1",
+        "val/muc_f1",
+        "val/bcub_f1",
+        "val/ceafe_f1",
+        "val/mention_f1",
+        "lr/task",
+        "lr/encoders",
+    ] {
+        assert!(
+            lines[1].get(key).is_some(),
+            "metrics.jsonl lacks {key}: {}",
+            lines[1]
+        );
     }
     // SPEC §3.6: T = 2 epochs × 12 documents = 24 steps, W = int(0.1 T) = 2; after epoch 1 (t = 12) the
     // encoders' factor is (T − t)/(T − W) = 12/22 and the task's (T − t)/T = 1/2; after epoch 2 both are 0.
     let lr = |i: usize, g: &str| lines[i][format!("lr/{g}")].as_f64().unwrap();
-    assert!((lr(0, "encoders") - 1e-3 * 12.0 / 22.0).abs() < 1e-12, "{}", lr(0, "encoders"));
-    assert!((lr(0, "task") - 1e-3 * 0.5).abs() < 1e-12, "{}", lr(0, "task"));
+    assert!(
+        (lr(0, "encoders") - 1e-3 * 12.0 / 22.0).abs() < 1e-12,
+        "{}",
+        lr(0, "encoders")
+    );
+    assert!(
+        (lr(0, "task") - 1e-3 * 0.5).abs() < 1e-12,
+        "{}",
+        lr(0, "task")
+    );
     assert_eq!((lr(1, "encoders"), lr(1, "task")), (0.0, 0.0));
     let result = read_json(&run.join("result.json"));
     assert_eq!(result["epochs_run"], 2);
@@ -158,26 +201,58 @@ fn a_run_writes_its_folder_and_evaluates_and_predicts() {
     assert_eq!(result["val/f1"], lines[best - 1]["val/f1"]);
 
     // A finished run folder is not trained again.
-    let again = ok(&reprobe(&["train", cfg.to_str().unwrap(), "--run-dir", run.to_str().unwrap()]));
+    let again = ok(&reprobe(&[
+        "train",
+        cfg.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+    ]));
     assert!(again.contains("already holds a finished run"), "{again}");
 
     let dev = repo().join("data/tiny/dev.english.v4_gold_conll");
-    let eval = ok(&reprobe(&["evaluate", run.to_str().unwrap(), "--data", dev.to_str().unwrap()]));
-    assert!(eval.contains("METRIC muc") && eval.contains("CoNLL F1"), "{eval}");
+    let eval = ok(&reprobe(&[
+        "evaluate",
+        run.to_str().unwrap(),
+        "--data",
+        dev.to_str().unwrap(),
+    ]));
+    assert!(
+        eval.contains("METRIC muc") && eval.contains("CoNLL F1"),
+        "{eval}"
+    );
     let scores = read_json(&run.join("eval/dev/scores.json"));
-    for key in ["muc", "bcub", "ceafe", "ceafm", "blanc", "lea", "mentions", "conll_f1", "loss"] {
+    for key in [
+        "muc", "bcub", "ceafe", "ceafm", "blanc", "lea", "mentions", "conll_f1", "loss",
+    ] {
         assert!(scores.get(key).is_some(), "scores.json lacks {key}");
     }
     // The written predictions score the same with `reprobe score`.
     let pred = run.join("eval/dev/predictions.conll");
-    let scored = ok(&reprobe(&["score", dev.to_str().unwrap(), pred.to_str().unwrap(), "--format", "json"]));
+    let scored = ok(&reprobe(&[
+        "score",
+        dev.to_str().unwrap(),
+        pred.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
     let scored: serde_json::Value = serde_json::from_str(&scored).unwrap();
     assert_eq!(scored["conll_f1"], scores["conll_f1"]);
 
     let text = root.path().join("story.txt");
-    std::fs::write(&text, "Maria bought a car . She liked it .\n\nTom called Maria .\n").unwrap();
+    std::fs::write(
+        &text,
+        "Maria bought a car . She liked it .\n\nTom called Maria .\n",
+    )
+    .unwrap();
     let out = root.path().join("story.jsonl");
-    ok(&reprobe(&["predict", run.to_str().unwrap(), text.to_str().unwrap(), "--out", out.to_str().unwrap(), "--blocks"]));
+    ok(&reprobe(&[
+        "predict",
+        run.to_str().unwrap(),
+        text.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--blocks",
+    ]));
     let docs: Vec<serde_json::Value> = std::fs::read_to_string(&out)
         .unwrap()
         .lines()
@@ -194,23 +269,39 @@ fn a_killed_run_resumes_to_the_same_weights() {
     let cfg = setup(root.path(), false, 5);
     let cfg = cfg.to_str().unwrap();
     let straight = root.path().join("straight");
-    ok(&reprobe(&["train", cfg, "--run-dir", straight.to_str().unwrap()]));
+    ok(&reprobe(&[
+        "train",
+        cfg,
+        "--run-dir",
+        straight.to_str().unwrap(),
+    ]));
 
     let killed = root.path().join("killed");
     let args = ["train", cfg, "--run-dir", killed.to_str().unwrap()];
     let mut child = spawn(&args);
     let state = killed.join("checkpoints/last/state.json");
-    wait_for("the first checkpoint", Duration::from_secs(600), || state.exists());
+    wait_for("the first checkpoint", Duration::from_secs(600), || {
+        state.exists()
+    });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert!(!killed.join("result.json").exists(), "the run ended before it could be killed");
+    assert!(
+        !killed.join("result.json").exists(),
+        "the run ended before it could be killed"
+    );
     let out = ok(&reprobe(&args));
     assert!(out.contains("resuming after epoch"), "{out}");
 
     let a = std::fs::read(straight.join("checkpoints/last/model.safetensors")).unwrap();
     let b = std::fs::read(killed.join("checkpoints/last/model.safetensors")).unwrap();
-    assert!(a == b, "the resumed run's final weights differ from the uninterrupted run's");
-    assert_eq!(metrics_without_times(&straight), metrics_without_times(&killed));
+    assert!(
+        a == b,
+        "the resumed run's final weights differ from the uninterrupted run's"
+    );
+    assert_eq!(
+        metrics_without_times(&straight),
+        metrics_without_times(&killed)
+    );
 }
 
 /// The per-job results of a sweep folder, without wall-clock fields.
@@ -234,28 +325,43 @@ fn a_sweep_killed_half_way_ends_as_an_uninterrupted_one() {
     let cfg = setup(root.path(), true, 2);
     let cfg = cfg.to_str().unwrap();
     let sweep_args = |dir: &Path| -> Vec<String> {
-        ["train", cfg, "seed=1,2,3", "train.max_epochs=2", "--multirun", "--jobs", "2", "--sweep-dir", dir.to_str().unwrap()]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "train",
+            cfg,
+            "seed=1,2,3",
+            "train.max_epochs=2",
+            "--multirun",
+            "--jobs",
+            "2",
+            "--sweep-dir",
+            dir.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let straight = root.path().join("straight");
     let args: Vec<String> = sweep_args(&straight);
-    let out = ok(&reprobe(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let out = ok(&reprobe(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
     assert!(out.contains("3 jobs finished now"), "{out}");
 
     let killed = root.path().join("killed");
     let args = sweep_args(&killed);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut child = spawn(&args);
-    let first_done = || {
-        (0..3).any(|i| killed.join(format!("job-00{i}/result.json")).exists())
-    };
+    let first_done = || (0..3).any(|i| killed.join(format!("job-00{i}/result.json")).exists());
     wait_for("a first finished job", Duration::from_secs(600), first_done);
     child.kill().unwrap(); // SIGKILL: the job processes die with it
     child.wait().unwrap();
-    let done_at_kill = (0..3).filter(|i| killed.join(format!("job-00{i}/result.json")).exists()).count();
-    assert!(done_at_kill < 3, "the sweep ended before it could be killed");
+    let done_at_kill = (0..3)
+        .filter(|i| killed.join(format!("job-00{i}/result.json")).exists())
+        .count();
+    assert!(
+        done_at_kill < 3,
+        "the sweep ended before it could be killed"
+    );
     let out = ok(&reprobe(&args));
     assert!(out.contains("resuming the sweep"), "{out}");
 
@@ -288,7 +394,13 @@ fn config_errors_name_the_key_or_the_file() {
 
     let missing = root.path().join("nope.conll");
     let run = root.path().join("r");
-    let out = reprobe(&["train", cfg, &format!("data.dev={}", missing.display()), "--run-dir", run.to_str().unwrap()]);
+    let out = reprobe(&[
+        "train",
+        cfg,
+        &format!("data.dev={}", missing.display()),
+        "--run-dir",
+        run.to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("nope.conll"), "{err}");
@@ -296,4 +408,38 @@ fn config_errors_name_the_key_or_the_file() {
     let out = reprobe(&["train", cfg, "aggregate.kind=median", "--print-config"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("aggregate") && err.contains("median"), "{err}");
+}
+
+#[test]
+fn bench_reports_speed_as_json() {
+    let root = tempfile::tempdir().unwrap();
+    let cfg = setup(root.path(), false, 1);
+    let out = ok(&reprobe(&[
+        "bench",
+        cfg.to_str().unwrap(),
+        "--train-docs",
+        "3",
+        "--eval-docs",
+        "2",
+        "--warmup",
+        "1",
+        "--format",
+        "json",
+    ]));
+    let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (r["train_docs"].as_u64(), r["eval_docs"].as_u64()),
+        (Some(3), Some(2))
+    );
+    for key in [
+        "train_docs_per_s",
+        "train_subtokens_per_s",
+        "ms_encoder_forward",
+        "ms_encoder_backward",
+        "ms_head",
+        "ms_optimizer",
+        "eval_docs_per_s",
+    ] {
+        assert!(r[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
+    }
 }

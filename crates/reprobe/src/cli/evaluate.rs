@@ -15,9 +15,9 @@ use reprobe_metrics::MetricSet;
 
 use super::score::{score_files, text_report, JsonReport};
 use crate::fsutil;
+use crate::progress::Progress;
 use crate::train::data::{is_jsonlines, load_split, to_word_clusters};
 use crate::train::evaluate::evaluate;
-use crate::train::fit::progress_bar;
 use crate::train::load::load_trained;
 
 /// Evaluate a trained model on a file with the official CoNLL-2012 metrics.
@@ -79,9 +79,9 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
         docs.len(),
         args.data.display()
     );
-    let bar = progress_bar(docs.len(), "evaluate");
+    let bar = Progress::new(docs.len(), "evaluate");
     let eval = evaluate(&trained.model, &docs, MetricSet::all(), None, &bar)?;
-    bar.finish_and_clear();
+    bar.finish();
 
     let (totals, dropped) = if is_jsonlines(&args.data) {
         let mut prepared: Vec<_> = docs.iter().map(|d| d.prepared.clone()).collect();

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod embed;
 mod evaluate;
 mod predict;
@@ -36,6 +37,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Resume a sweep, run one of its jobs, or show its state.
     Sweep(sweep::SweepArgs),
+    /// Measure training and evaluation speed of a config.
+    Bench(bench::BenchArgs),
     /// Write an encoder's hidden states for lines of text or prepared documents to a safetensors file.
     Embed(embed::EmbedArgs),
 }
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Score(args) => score::run(args),
         Command::Report(args) => report::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Embed(args) => embed::run(args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -15,8 +15,8 @@ use reprobe_corpus::readers::text::TextReader;
 use reprobe_corpus::writers::conll2012::write_with_key;
 use reprobe_corpus::{write_atomic, Cluster, PreparedDocument};
 
+use crate::progress::Progress;
 use crate::train::data::{is_jsonlines, prepare_all, to_model_document, to_word_clusters};
-use crate::train::fit::progress_bar;
 use crate::train::load::load_trained;
 
 /// Predict coreference clusters with a trained model.
@@ -103,7 +103,7 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
             prepare_all(&words, tokenizer, data_cfg.seg_len)?.0
         }
     };
-    let bar = progress_bar(prepared.len(), "predict");
+    let bar = Progress::new(prepared.len(), "predict");
     let mut clusters_by_doc: Vec<Vec<Cluster>> = Vec::with_capacity(prepared.len());
     let mut dropped = 0;
     for doc in &prepared {
@@ -112,9 +112,9 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
         let (words, n) = to_word_clusters(doc, &fwd.output.decode()?);
         dropped += n;
         clusters_by_doc.push(words);
-        bar.inc(1);
+        bar.inc();
     }
-    bar.finish_and_clear();
+    bar.finish();
     match (&input, args.format) {
         (Input::Conll(file), OutputFormat::Conll) => {
             let responses: HashMap<String, Vec<Cluster>> = prepared

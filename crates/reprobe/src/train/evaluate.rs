@@ -2,8 +2,8 @@
 //! (`reprobe-metrics`, the same core as `reprobe score`), and the predicted clusters.
 use std::collections::BTreeMap;
 
+use crate::progress::Progress;
 use anyhow::Result;
-use indicatif::ProgressBar;
 
 use reprobe_metrics::{CorefCounts, CorefEvaluator, MetricSet};
 
@@ -66,7 +66,7 @@ pub fn evaluate(
     docs: &[ModelDocument],
     metrics: MetricSet,
     crop: Option<(usize, &[usize])>,
-    progress: &ProgressBar,
+    progress: &Progress,
 ) -> Result<Evaluation> {
     let mut evaluator = CorefEvaluator::with_metrics(metrics);
     let mut loss_sum = 0.0;
@@ -95,7 +95,7 @@ pub fn evaluate(
         for (k, v) in &fwd.stack.cossim {
             *cossim.entry(k.clone()).or_default() += v / docs.len() as f64;
         }
-        progress.inc(1);
+        progress.inc();
     }
     Ok(Evaluation {
         loss: loss_sum / docs.len().max(1) as f64,

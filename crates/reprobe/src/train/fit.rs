@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +19,7 @@ use super::evaluate::evaluate;
 use super::model::CorefModel;
 use crate::config::Resolved;
 use crate::fsutil;
+use crate::progress::Progress;
 use crate::sweep::runner::{lock_job, RESULT_FILE};
 
 /// File of the per-epoch metrics.
@@ -143,7 +143,7 @@ pub fn fit(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
         );
         let mut order: Vec<usize> = (0..data.train.len()).collect();
         order.shuffle(&mut data_rng);
-        let bar = progress_bar(
+        let bar = Progress::new(
             data.train.len(),
             &format!("epoch {epoch}/{}", cfg.train.max_epochs),
         );
@@ -174,20 +174,20 @@ pub fn fit(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
             optim.clip_and_step(&grads)?;
             state.global_step += 1;
             loss_sum += value;
-            bar.inc(1);
+            bar.inc();
             bar.set_message(format!("loss {:.2}", loss_sum / (step + 1) as f64));
         }
-        bar.finish_and_clear();
+        bar.finish();
         let train_seconds = epoch_start.elapsed().as_secs_f64();
 
-        let eval_bar = progress_bar(data.dev.len(), &format!("eval {epoch}"));
+        let eval_bar = Progress::new(data.dev.len(), &format!("eval {epoch}"));
         let offsets = eval_crop_offsets(&data.dev, max_segments, &mut data_rng);
         let crop = resolved
             .config
             .crop_at_eval()
             .then_some((max_segments, offsets.as_slice()));
         let dev = evaluate(&model, &data.dev, MetricSet::all(), crop, &eval_bar)?;
-        eval_bar.finish_and_clear();
+        eval_bar.finish();
 
         let val = dev.scores("val");
         let f1 = val.get("val/f1").copied().unwrap_or(0.0);
@@ -271,9 +271,9 @@ pub fn fit(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
     }
     if let Some(test) = &data.test {
         load_weights(&model, &checkpoints.dir("best"))?;
-        let bar = progress_bar(test.len(), "test");
+        let bar = Progress::new(test.len(), "test");
         let eval = evaluate(&model, test, MetricSet::all(), None, &bar)?;
-        bar.finish_and_clear();
+        bar.finish();
         for (k, v) in eval.scores("test") {
             result.insert(k, json!(v));
         }
@@ -352,18 +352,6 @@ fn truncate_metrics(path: &Path, epochs: usize) -> Result<()> {
         out.push('\n');
     }
     fsutil::write_atomic(path, out.as_bytes())
-}
-
-/// A progress bar with rate and ETA (hidden when stderr is not a terminal).
-pub fn progress_bar(len: usize, prefix: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64).with_style(
-        ProgressStyle::with_template(
-            "{prefix:>12} [{elapsed_precise}] {bar:30} {pos}/{len} docs {per_sec} ETA {eta} {msg}",
-        )
-        .expect("static template"),
-    );
-    bar.set_prefix(prefix.to_string());
-    bar
 }
 
 fn epoch_summary(

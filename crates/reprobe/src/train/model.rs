@@ -6,7 +6,9 @@ use candle_core::{DType, Device, Tensor};
 use reprobe_corpus::SubwordTokenizer;
 use reprobe_models::encoders::hub;
 use reprobe_models::encoders::stack::{EncoderStack, StackOutput};
-use reprobe_models::heads::coref::{crop_document, CorefHead, CorefOutput};
+use std::borrow::Cow;
+
+use reprobe_models::heads::coref::{crop_document, CorefGold, CorefHead, CorefInputs, CorefOutput};
 use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
 
@@ -86,6 +88,29 @@ impl CorefModel {
         with_gold: bool,
         train: bool,
     ) -> Result<Forward> {
+        let started = std::time::Instant::now();
+        let encoded = self.encode(doc, crop, with_gold, train)?;
+        let encoder_seconds = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        let output = self.score(&encoded, &encoded.embeddings, train)?;
+        Ok(Forward {
+            output,
+            stack: encoded.stack,
+            token_offset: encoded.token_offset,
+            encoder_seconds,
+            head_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The first half of [`CorefModel::forward`]: the document's (cropped) inputs through the encoder
+    /// stack, as `[N, H]` f32 embeddings of its real subtokens.
+    pub fn encode<'a>(
+        &self,
+        doc: &'a ModelDocument,
+        crop: Option<(usize, usize)>,
+        with_gold: bool,
+        train: bool,
+    ) -> Result<Encoded<'a>> {
         let gold = with_gold.then(|| doc.gold());
         let (segments, inputs, gold, token_offset) = match crop {
             Some((max_segments, offset)) if doc.segments.len() > max_segments => {
@@ -98,19 +123,13 @@ impl CorefModel {
                 )?;
                 (
                     &doc.segments[cropped.segments.clone()],
-                    std::borrow::Cow::Owned(cropped.inputs),
+                    Cow::Owned(cropped.inputs),
                     cropped.gold,
                     cropped.tokens.start,
                 )
             }
-            _ => (
-                &doc.segments[..],
-                std::borrow::Cow::Borrowed(&doc.inputs),
-                gold,
-                0,
-            ),
+            _ => (&doc.segments[..], Cow::Borrowed(&doc.inputs), gold, 0),
         };
-        let started = std::time::Instant::now();
         let (input_ids, attention_mask, real) = pad_segments(segments, &self.device)?;
         let stack = self
             .stack
@@ -124,24 +143,52 @@ impl CorefModel {
             .index_select(&real, 0)?
             .to_dtype(DType::F32)?;
         self.device.synchronize()?;
-        let encoder_seconds = started.elapsed().as_secs_f64();
-        let started = std::time::Instant::now();
-        // Evaluation builds no autograd graph (same numbers as `train = false`).
-        let output = if train {
-            self.head.forward_t(&embeddings, inputs.as_ref(), gold.as_ref(), true)
-        } else {
-            self.head.forward_eval(&embeddings, inputs.as_ref(), gold.as_ref())
-        }
-        .with_context(|| format!("scoring document {}", doc.doc_key))?;
-        self.device.synchronize()?;
-        Ok(Forward {
-            output,
+        Ok(Encoded {
+            embeddings,
             stack,
+            inputs,
+            gold,
             token_offset,
-            encoder_seconds,
-            head_seconds: started.elapsed().as_secs_f64(),
+            doc_key: &doc.doc_key,
         })
     }
+
+    /// The second half of [`CorefModel::forward`]: the head on `embeddings` (normally
+    /// `encoded.embeddings`; the benchmark passes a detached copy to time the backward passes apart).
+    pub fn score(
+        &self,
+        encoded: &Encoded<'_>,
+        embeddings: &Tensor,
+        train: bool,
+    ) -> Result<CorefOutput> {
+        let inputs = encoded.inputs.as_ref();
+        let gold = encoded.gold.as_ref();
+        // Evaluation builds no autograd graph (same numbers as `train = false`).
+        let output = if train {
+            self.head.forward_t(embeddings, inputs, gold, true)
+        } else {
+            self.head.forward_eval(embeddings, inputs, gold)
+        }
+        .with_context(|| format!("scoring document {}", encoded.doc_key))?;
+        self.device.synchronize()?;
+        Ok(output)
+    }
+}
+
+/// A document through the encoder stack, ready for the head.
+pub struct Encoded<'a> {
+    /// The real subtokens' embeddings. `[N, H]` f32
+    pub embeddings: Tensor,
+    /// The stack's diagnostics.
+    pub stack: StackOutput,
+    /// The head's inputs (cropped when the document was).
+    pub inputs: Cow<'a, CorefInputs>,
+    /// The gold (cropped likewise), when asked for.
+    pub gold: Option<CorefGold>,
+    /// The subtoken offset of the kept window (0 when not cropped).
+    pub token_offset: usize,
+    /// The document's key (for messages).
+    pub doc_key: &'a str,
 }
 
 /// Pads segments to the longest one.
