@@ -154,6 +154,18 @@ impl OptimizerSet {
     /// The groups of the table above over the parameters of `store`, for a run of `total_steps`
     /// optimiser steps (the schedules' `T`, SPEC §3.6: `max_epochs · documents per epoch`).
     pub fn new(store: &ParamStore, cfg: &OptimConfig, total_steps: usize) -> Result<Self> {
+        Self::with_grouping(store, cfg, total_steps, false)
+    }
+
+    /// As [`OptimizerSet::new`]; with `aggregate_in_encoders` the aggregator's parameters join the encoders
+    /// group instead of forming their own (the reference's `base_models` grouping, SPEC §9.5: one gradient
+    /// clipping norm over encoders and aggregator; the aggregate group is then empty).
+    pub fn with_grouping(
+        store: &ParamStore,
+        cfg: &OptimConfig,
+        total_steps: usize,
+        aggregate_in_encoders: bool,
+    ) -> Result<Self> {
         cfg.validate()?;
         let mut encoders = Vec::new();
         let mut aggregate = Vec::new();
@@ -175,7 +187,12 @@ impl OptimizerSet {
                 });
             } else if name.starts_with(AGGREGATE_PREFIX) {
                 let weight_decay = decayed(&name);
-                aggregate.push(GroupParam {
+                let group = if aggregate_in_encoders {
+                    &mut encoders
+                } else {
+                    &mut aggregate
+                };
+                group.push(GroupParam {
                     name,
                     var,
                     weight_decay,
@@ -364,6 +381,34 @@ mod tests {
         assert!(!is_weight_decay_exempt(
             "encoders.t.embeddings.word_embeddings.weight"
         ));
+    }
+
+    #[test]
+    fn reference_grouping_puts_the_aggregator_with_the_encoders() {
+        let store = ParamStore::new(ModelRng::new(1), DType::F32, Device::Cpu);
+        for name in [
+            "encoders.a.x.weight",
+            "aggregate.query.weight",
+            "aggregate.query.bias",
+            "head.w",
+        ] {
+            store.get_or_init(name, 2, Init::Zeros).unwrap();
+        }
+        let sizes = |set: &OptimizerSet| -> Vec<usize> {
+            set.groups.iter().map(|g| g.params().len()).collect()
+        };
+        let own = OptimizerSet::new(&store, &OptimConfig::default(), 10).unwrap();
+        assert_eq!(sizes(&own), vec![1, 2, 1]);
+        let shared =
+            OptimizerSet::with_grouping(&store, &OptimConfig::default(), 10, true).unwrap();
+        assert_eq!(sizes(&shared), vec![3, 0, 1]);
+        // By name: aggregate.query.bias (exempt), aggregate.query.weight, encoders.a.x.weight.
+        let decays: Vec<f64> = shared.groups[0]
+            .params()
+            .iter()
+            .map(|p| p.weight_decay)
+            .collect();
+        assert_eq!(decays, vec![0.0, 0.01, 0.01]);
     }
 
     #[test]

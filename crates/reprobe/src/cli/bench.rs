@@ -117,7 +117,12 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     }
     let dev_path = cfg.data.dev.as_ref().unwrap_or(train_path);
     let dev = load_split(dev_path, &model.tokenizer, &cfg.data, Some(args.eval_docs))?.docs;
-    let mut optim = OptimizerSet::new(&model.params, &cfg.optim, need)?;
+    let mut optim = OptimizerSet::with_grouping(
+        &model.params,
+        &cfg.optim,
+        need,
+        model.stack.aggregator_in_encoder_group(),
+    )?;
     let max_segments = cfg.head.max_training_sentences;
 
     let mut result = BenchResult {

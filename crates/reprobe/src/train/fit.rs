@@ -96,7 +96,12 @@ pub fn fit(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
     let data = load_data(resolved, &model, &log)?;
     let steps_per_epoch = data.train.len();
     let horizon = cfg.train.lr_horizon_epochs.unwrap_or(cfg.train.max_epochs);
-    let mut optim = OptimizerSet::new(&model.params, &cfg.optim, horizon * steps_per_epoch)?;
+    let mut optim = OptimizerSet::with_grouping(
+        &model.params,
+        &cfg.optim,
+        horizon * steps_per_epoch,
+        model.stack.aggregator_in_encoder_group(),
+    )?;
     let checkpoints = Checkpoints::new(run_dir);
     let mut state = match checkpoints.resume(&model, &mut optim)? {
         Some(state) => {
