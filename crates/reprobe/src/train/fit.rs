@@ -73,7 +73,9 @@ pub fn fit(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
     if config_path.exists() {
         let existing = std::fs::read_to_string(&config_path)
             .with_context(|| format!("cannot read {}", config_path.display()))?;
-        if existing != config_toml && Checkpoints::new(run_dir).last().is_some() {
+        if !same_run_config(&existing, &resolved.table)
+            && Checkpoints::new(run_dir).last().is_some()
+        {
             bail!(
                 "{} holds a run with another config; resume it with `reprobe train {}` (no overrides) or use another --run-dir",
                 run_dir.display(),
@@ -289,6 +291,18 @@ pub fn fit(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
     Ok(result)
 }
 
+/// Whether a run folder's saved config describes the same run as `table`: equal up to the device, which a
+/// resumed run may change (a sweep job can land on another GPU).
+fn same_run_config(saved: &str, table: &toml::Table) -> bool {
+    let Ok(mut saved) = saved.parse::<toml::Table>() else {
+        return false;
+    };
+    let mut table = table.clone();
+    saved.remove("device");
+    table.remove("device");
+    saved == table
+}
+
 /// Reads the splits of the run with the model's tokenizer.
 pub fn load_data(resolved: &Resolved, model: &CorefModel, log: &RunLog) -> Result<RunData> {
     let data = &resolved.config.data;
@@ -444,6 +458,22 @@ impl RunLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_may_resume_on_another_device() {
+        let table: toml::Table = "seed = 1\ndevice = \"cuda:0\"\n[train]\nmax_epochs = 2\n"
+            .parse()
+            .unwrap();
+        assert!(same_run_config(
+            "seed = 1\ndevice = \"cuda:1\"\n[train]\nmax_epochs = 2\n",
+            &table
+        ));
+        assert!(!same_run_config(
+            "seed = 2\ndevice = \"cuda:0\"\n[train]\nmax_epochs = 2\n",
+            &table
+        ));
+        assert!(!same_run_config("not toml [", &table));
+    }
 
     #[test]
     fn truncating_metrics_keeps_completed_epochs() {
