@@ -287,6 +287,13 @@ pub fn fit(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
     }
     let result = Value::Object(result);
     fsutil::write_json_atomic(&result_path, &result)?;
+    // The learning curves of this run as a picture (a failure to draw is not a failed run).
+    match crate::report::load_runs(&[run_dir.to_path_buf()]).and_then(|(runs, _)| {
+        crate::report::write_report(&runs, &[], "val/f1", &run_dir.join("report"))
+    }) {
+        Ok(_) => {}
+        Err(e) => log.line(&format!("warning: no plots for this run: {e:#}")),
+    }
     log.line(&final_summary(run_dir, &result));
     Ok(result)
 }
