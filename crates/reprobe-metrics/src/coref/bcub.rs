@@ -62,33 +62,11 @@ pub fn bcub(chains: &Chains) -> Counts {
 #[cfg(test)]
 mod tests {
     use super::super::mentions::identify_mentions;
+    use super::super::test_util::{assert_counts, letter_chains};
     use super::*;
 
-    /// Letters a.. name one-word mentions at word 0..; x, y, z are mentions outside the key.
-    fn spans(clusters: &[&str]) -> Vec<Vec<(u32, u32)>> {
-        clusters
-            .iter()
-            .map(|c| {
-                c.bytes()
-                    .map(|b| ((b - b'a') as u32, (b - b'a') as u32))
-                    .collect()
-            })
-            .collect()
-    }
-
     fn run(key: &[&str], response: &[&str]) -> Counts {
-        bcub(&identify_mentions(&spans(key), &spans(response)).chains)
-    }
-
-    fn assert_counts(got: Counts, want: Counts) {
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        assert!(
-            close(got.recall_num, want.recall_num)
-                && close(got.recall_den, want.recall_den)
-                && close(got.precision_num, want.precision_num)
-                && close(got.precision_den, want.precision_den),
-            "got {got:?}, want {want:?}"
-        );
+        bcub(&letter_chains(key, response))
     }
 
     #[test]

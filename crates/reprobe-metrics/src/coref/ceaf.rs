@@ -306,35 +306,11 @@ fn gcd(mut a: i128, mut b: i128) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::super::mentions::identify_mentions;
+    use super::super::test_util::{assert_counts, letter_chains, spans};
     use super::*;
 
-    fn spans(clusters: &[&str]) -> Vec<Vec<(u32, u32)>> {
-        clusters
-            .iter()
-            .map(|c| {
-                c.bytes()
-                    .map(|b| ((b - b'a') as u32, (b - b'a') as u32))
-                    .collect()
-            })
-            .collect()
-    }
-
     fn run(key: &[&str], response: &[&str], kind: CeafKind) -> Counts {
-        ceaf(
-            &identify_mentions(&spans(key), &spans(response)).chains,
-            kind,
-        )
-    }
-
-    fn assert_counts(got: Counts, want: Counts) {
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        assert!(
-            close(got.recall_num, want.recall_num)
-                && close(got.recall_den, want.recall_den)
-                && close(got.precision_num, want.precision_num)
-                && close(got.precision_den, want.precision_den),
-            "got {got:?}, want {want:?}"
-        );
+        ceaf(&letter_chains(key, response), kind)
     }
 
     #[test]

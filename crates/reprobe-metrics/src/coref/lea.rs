@@ -62,33 +62,11 @@ fn side(chains: &[Vec<u32>], other_chain_of: &[u32], other: &[Vec<u32>]) -> (f64
 
 #[cfg(test)]
 mod tests {
-    use super::super::mentions::identify_mentions;
+    use super::super::test_util::{assert_counts, letter_chains};
     use super::*;
 
-    fn spans(clusters: &[&str]) -> Vec<Vec<(u32, u32)>> {
-        clusters
-            .iter()
-            .map(|c| {
-                c.bytes()
-                    .map(|b| ((b - b'a') as u32, (b - b'a') as u32))
-                    .collect()
-            })
-            .collect()
-    }
-
     fn run(key: &[&str], response: &[&str]) -> Counts {
-        lea(&identify_mentions(&spans(key), &spans(response)).chains)
-    }
-
-    fn assert_counts(got: Counts, want: Counts) {
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        assert!(
-            close(got.recall_num, want.recall_num)
-                && close(got.recall_den, want.recall_den)
-                && close(got.precision_num, want.precision_num)
-                && close(got.precision_den, want.precision_den),
-            "got {got:?}, want {want:?}"
-        );
+        lea(&letter_chains(key, response))
     }
 
     #[test]
