@@ -501,7 +501,7 @@ impl CorefHead {
             return Ok(coarse.top_fast_scores.zeros_like()?);
         };
         if self.fused && fused::usable(top_span_emb) && self.cfg.ffnn_depth == 1 {
-            return self.fine_scores_fused(top_span_emb, top_spans, coarse, inputs, train);
+            return self.fine_scores_fused(ffnn, top_span_emb, top_spans, coarse, inputs, train);
         }
         let (k, g) = top_span_emb.dims2()?;
         let a = coarse.antecedent_indices.first().map_or(0, |row| row.len());
@@ -615,18 +615,17 @@ impl CorefHead {
     }
 
     /// [`CorefHead::fine_scores`] with the fused CPU kernels (`ffnn_depth = 1`): `X = [g_i∘g_j; φ]` per
-    /// pair, one product `X·W_cdᵀ`, then the rest of the FFNN row by row (see `fused.rs`).
+    /// pair, one product `X·W_cdᵀ`, then the rest of the FFNN row by row (see `fused.rs`). `ffnn` is
+    /// `coref_score_ffnn`.
     fn fine_scores_fused(
         &self,
+        ffnn: &Ffnn,
         top_span_emb: &Tensor,
         top_spans: &[(usize, usize)],
         coarse: &CoarseAntecedents,
         inputs: &CorefInputs,
         train: bool,
     ) -> Result<Tensor> {
-        let Some(ffnn) = &self.coref_score_ffnn else {
-            return Ok(coarse.top_fast_scores.zeros_like()?);
-        };
         let (k, g) = top_span_emb.dims2()?;
         let a = coarse.antecedent_indices.first().map_or(0, |row| row.len());
         let device = top_span_emb.device();
