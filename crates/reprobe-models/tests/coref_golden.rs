@@ -1,6 +1,8 @@
 //! The coref head against the PyTorch oracle `scripts/golden/coref_golden.py` (SPEC §3.3–3.5): same
 //! weights, same document, evaluation mode. Checked in f64 (to ~1e-9: any formula difference shows) and in
 //! f32 (the production dtype, to 1e-5 on scores and losses, 1e-4 on gradients).
+mod util;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -9,6 +11,7 @@ use reprobe_models::heads::coref::{CorefConfig, CorefGold, CorefHead, CorefInput
 use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
 use serde_json::Value;
+use util::f64_values;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -78,15 +81,6 @@ fn load(name: &str) -> Case {
     }
 }
 
-fn vec1(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
-}
-
 /// `|got − want| ≤ tol · (1 + |want|)` element-wise, infinities equal.
 fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
@@ -131,8 +125,8 @@ fn check(
     assert_eq!(out.candidates, pairs(&expected["candidates"]), "candidates");
     assert_close(
         "candidate_mention_scores",
-        &vec1(&out.candidate_mention_scores),
-        &vec1(&case.tensors["expected.candidate_mention_scores"]),
+        &f64_values(&out.candidate_mention_scores),
+        &f64_values(&case.tensors["expected.candidate_mention_scores"]),
         tol,
     );
     let want_top: Vec<usize> = expected["top_span_indices"]
@@ -150,8 +144,8 @@ fn check(
     );
     assert_close(
         "top_mention_scores",
-        &vec1(&out.top_mention_scores),
-        &vec1(&case.tensors["expected.top_mention_scores"]),
+        &f64_values(&out.top_mention_scores),
+        &f64_values(&case.tensors["expected.top_mention_scores"]),
         tol,
     );
 
@@ -181,8 +175,8 @@ fn check(
         })
         .collect();
     assert_eq!(out.antecedent_mask, want_mask, "antecedent mask");
-    let got_scores = vec1(&out.antecedent_scores);
-    let want_scores = vec1(&case.tensors["expected.antecedent_scores"]);
+    let got_scores = f64_values(&out.antecedent_scores);
+    let want_scores = f64_values(&case.tensors["expected.antecedent_scores"]);
     let cols = want_idx[0].len() + 1;
     if exact_antecedent_order {
         for (i, (got, want)) in out.antecedent_indices.iter().zip(&want_idx).enumerate() {
@@ -223,7 +217,7 @@ fn check(
 
     let loss = out.loss.as_ref().unwrap();
     let want_loss = expected["loss_marginalized"].as_f64().unwrap();
-    assert_close("loss", &vec1(loss), &[want_loss], tol);
+    assert_close("loss", &f64_values(loss), &[want_loss], tol);
 
     // Decoding.
     if exact_antecedent_order {
@@ -252,8 +246,8 @@ fn check(
     let grads = loss.backward().unwrap();
     assert_close(
         "grad doc",
-        &vec1(grads.get(doc.as_tensor()).unwrap()),
-        &vec1(&case.tensors["expected.grad.doc"]),
+        &f64_values(grads.get(doc.as_tensor()).unwrap()),
+        &f64_values(&case.tensors["expected.grad.doc"]),
         grad_tol,
     );
     let mut checked = 0;
@@ -265,7 +259,12 @@ fn check(
         let got = grads
             .get(var.as_tensor())
             .unwrap_or_else(|| panic!("no gradient for {pname}"));
-        assert_close(&format!("grad {pname}"), &vec1(got), &vec1(want), grad_tol);
+        assert_close(
+            &format!("grad {pname}"),
+            &f64_values(got),
+            &f64_values(want),
+            grad_tol,
+        );
         checked += 1;
     }
     assert!(checked >= 15, "only {checked} parameter gradients compared");
@@ -282,7 +281,7 @@ fn check(
         .unwrap();
     assert_close(
         "hinge loss",
-        &vec1(hinge.loss.as_ref().unwrap()),
+        &f64_values(hinge.loss.as_ref().unwrap()),
         &[expected["loss_hinge"].as_f64().unwrap()],
         tol,
     );
@@ -297,7 +296,7 @@ fn check(
         .unwrap();
     assert_close(
         "marginalized + 0.5 mention loss",
-        &vec1(with_mention.loss.as_ref().unwrap()),
+        &f64_values(with_mention.loss.as_ref().unwrap()),
         &[expected["loss_marginalized_plus_mention_0_5"]
             .as_f64()
             .unwrap()],

@@ -2,6 +2,8 @@
 //! Adam, an L2-decayed Adam, the LambdaLR traces and `clip_grad_norm_` over six steps, to 1e-6. Both the
 //! fused CPU kernels (f32) and the generic tensor path (f64) are checked, and a save/load in the middle
 //! of the run continues exactly.
+mod util;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -13,6 +15,7 @@ use reprobe_models::optim::{
 use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
 use serde_json::Value;
+use util::f64_values;
 
 struct Fixture {
     record: Value,
@@ -42,15 +45,6 @@ fn close(what: &str, got: f64, want: f64, tol: f64) {
         (got - want).abs() <= tol * (1.0 + want.abs()),
         "{what}: {got} vs {want}"
     );
-}
-
-fn values(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
 }
 
 /// Everything one run needs: the store with the main parameters, the three groups, the extra L2 Adam.
@@ -155,8 +149,8 @@ fn step(f: &Fixture, run: &mut Run, t: usize, dtype: DType) {
     run.extra.step(&grads, 1.0).unwrap();
     // The parameters after the step.
     for (name, var) in &all {
-        let want = values(&f.tensors[&format!("param.{t}.{name}")]);
-        let got = values(var.as_tensor());
+        let want = f64_values(&f.tensors[&format!("param.{t}.{name}")]);
+        let got = f64_values(var.as_tensor());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             close(&format!("{name}[{i}] after step {t}"), *g, *w, 1e-6);
         }

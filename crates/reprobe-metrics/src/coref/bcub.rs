@@ -14,24 +14,18 @@
 //! The sums are accumulated in the reference's order (response chains, then their mentions), so the
 //! totals equal the reference's to the last printed digit.
 use super::counts::Counts;
-use super::mentions::{Chains, Membership, NONE};
+use super::mentions::{ChainTally, Chains, Membership, NONE};
 
 /// B³ counts of one document.
 pub fn bcub(chains: &Chains) -> Counts {
     let key_member = Membership::key(chains);
-    // overlap[c] = number of mentions of the current response chain that occur in key chain c.
-    let mut overlap = vec![0usize; chains.key.len()];
-    let mut touched: Vec<u32> = Vec::new();
+    // The number of mentions of the current response chain that occur in each key chain.
+    let mut overlap = ChainTally::new(chains.key.len());
     let mut acc_precision = 0.0f64;
     let mut acc_recall = 0.0f64;
     for chain in &chains.response {
         for &id in chain {
-            key_member.for_each_chain(id, |c| {
-                if overlap[c as usize] == 0 {
-                    touched.push(c);
-                }
-                overlap[c as usize] += 1;
-            });
+            key_member.for_each_chain(id, |c| overlap.add(c));
         }
         let resp_size = chain.len() as f64;
         for &id in chain {
@@ -40,14 +34,12 @@ pub fn bcub(chains: &Chains) -> Counts {
                 // k = ∅: the reference adds 0 / |r| to precision, a no-op on the sum.
                 continue;
             }
-            let common = overlap[key_idx as usize] as f64;
+            let common = overlap.get(key_idx) as f64;
             let key_size = chains.key[key_idx as usize].len() as f64;
             acc_precision += common / resp_size;
             acc_recall += common / key_size;
         }
-        for c in touched.drain(..) {
-            overlap[c as usize] = 0;
-        }
+        overlap.clear();
     }
     let key_mentions: usize = chains.key.iter().map(Vec::len).sum();
     let response_mentions: usize = chains.response.iter().map(Vec::len).sum();
@@ -62,33 +54,11 @@ pub fn bcub(chains: &Chains) -> Counts {
 #[cfg(test)]
 mod tests {
     use super::super::mentions::identify_mentions;
+    use super::super::test_util::{assert_counts, letter_chains};
     use super::*;
 
-    /// Letters a.. name one-word mentions at word 0..; x, y, z are mentions outside the key.
-    fn spans(clusters: &[&str]) -> Vec<Vec<(u32, u32)>> {
-        clusters
-            .iter()
-            .map(|c| {
-                c.bytes()
-                    .map(|b| ((b - b'a') as u32, (b - b'a') as u32))
-                    .collect()
-            })
-            .collect()
-    }
-
     fn run(key: &[&str], response: &[&str]) -> Counts {
-        bcub(&identify_mentions(&spans(key), &spans(response)).chains)
-    }
-
-    fn assert_counts(got: Counts, want: Counts) {
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        assert!(
-            close(got.recall_num, want.recall_num)
-                && close(got.recall_den, want.recall_den)
-                && close(got.precision_num, want.precision_num)
-                && close(got.precision_den, want.precision_den),
-            "got {got:?}, want {want:?}"
-        );
+        bcub(&letter_chains(key, response))
     }
 
     #[test]

@@ -185,21 +185,11 @@ mod tests {
     use std::collections::HashSet;
 
     use super::super::mentions::identify_mentions;
+    use super::super::test_util::{letter_chains, spans};
     use super::*;
 
-    fn spans(clusters: &[&str]) -> Vec<Vec<(u32, u32)>> {
-        clusters
-            .iter()
-            .map(|c| {
-                c.bytes()
-                    .map(|b| ((b - b'a') as u32, (b - b'a') as u32))
-                    .collect()
-            })
-            .collect()
-    }
-
     fn run(key: &[&str], response: &[&str]) -> BlancCounts {
-        blanc(&identify_mentions(&spans(key), &spans(response)).chains)
+        blanc(&letter_chains(key, response))
     }
 
     fn blanc_counts(c: [u64; 6]) -> BlancCounts {

@@ -23,7 +23,7 @@
 use pathfinding::kuhn_munkres::{kuhn_munkres, Weights};
 
 use super::counts::Counts;
-use super::mentions::{Chains, NONE};
+use super::mentions::{ChainTally, Chains, NONE};
 
 /// Which CEAF similarity to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,9 +74,8 @@ fn phi(kind: CeafKind, common: u64, key_size: usize, resp_size: usize) -> f64 {
 /// Every (key chain, response chain) pair with |k ∩ r| > 0, sorted by key chain then response chain.
 fn overlaps(chains: &Chains) -> Vec<Edge> {
     let mut edges = Vec::new();
-    // counts[r] for the current key chain; touched lists the r with counts[r] > 0.
-    let mut counts = vec![0u64; chains.response.len()];
-    let mut touched: Vec<u32> = Vec::new();
+    // |k ∩ r| of the current key chain k with each response chain r.
+    let mut counts = ChainTally::new(chains.response.len());
     for (key_idx, chain) in chains.key.iter().enumerate() {
         for &id in chain {
             // A key id occurs in at most one response chain: the response keeps one copy of each key span.
@@ -84,20 +83,15 @@ fn overlaps(chains: &Chains) -> Vec<Edge> {
             if resp_idx == NONE {
                 continue;
             }
-            if counts[resp_idx as usize] == 0 {
-                touched.push(resp_idx);
-            }
-            counts[resp_idx as usize] += 1;
+            counts.add(resp_idx);
         }
-        touched.sort_unstable();
-        for resp_idx in touched.drain(..) {
+        counts.drain_sorted(|resp_idx, common| {
             edges.push(Edge {
                 key_idx: key_idx as u32,
                 resp_idx,
-                common: counts[resp_idx as usize],
-            });
-            counts[resp_idx as usize] = 0;
-        }
+                common,
+            })
+        });
     }
     edges
 }
@@ -306,35 +300,11 @@ fn gcd(mut a: i128, mut b: i128) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::super::mentions::identify_mentions;
+    use super::super::test_util::{assert_counts, letter_chains, spans};
     use super::*;
 
-    fn spans(clusters: &[&str]) -> Vec<Vec<(u32, u32)>> {
-        clusters
-            .iter()
-            .map(|c| {
-                c.bytes()
-                    .map(|b| ((b - b'a') as u32, (b - b'a') as u32))
-                    .collect()
-            })
-            .collect()
-    }
-
     fn run(key: &[&str], response: &[&str], kind: CeafKind) -> Counts {
-        ceaf(
-            &identify_mentions(&spans(key), &spans(response)).chains,
-            kind,
-        )
-    }
-
-    fn assert_counts(got: Counts, want: Counts) {
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        assert!(
-            close(got.recall_num, want.recall_num)
-                && close(got.recall_den, want.recall_den)
-                && close(got.precision_num, want.precision_num)
-                && close(got.precision_den, want.precision_den),
-            "got {got:?}, want {want:?}"
-        );
+        ceaf(&letter_chains(key, response), kind)
     }
 
     #[test]

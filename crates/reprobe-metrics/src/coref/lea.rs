@@ -13,7 +13,7 @@
 //! other side is the last one holding it; sizes count repeats. Each chain adds
 //! `(|k| · common) / links` in `f64`, in chain order.
 use super::counts::Counts;
-use super::mentions::{Chains, NONE};
+use super::mentions::{ChainTally, Chains, NONE};
 
 /// LEA counts of one document.
 pub fn lea(chains: &Chains) -> Counts {
@@ -26,9 +26,8 @@ pub fn lea(chains: &Chains) -> Counts {
 fn side(chains: &[Vec<u32>], other_chain_of: &[u32], other: &[Vec<u32>]) -> (f64, f64) {
     let mut num = 0.0f64;
     let mut den = 0.0f64;
-    // count[c] = mentions of the current chain that the other side puts in its chain c.
-    let mut count = vec![0u64; other.len()];
-    let mut touched: Vec<u32> = Vec::new();
+    // The mentions of the current chain that the other side puts in each of its chains.
+    let mut tally = ChainTally::new(other.len());
     for chain in chains {
         let size = chain.len() as u64;
         let (common, links) = if size == 1 {
@@ -38,20 +37,12 @@ fn side(chains: &[Vec<u32>], other_chain_of: &[u32], other: &[Vec<u32>]) -> (f64
         } else {
             for &id in chain {
                 let other_idx = other_chain_of[id as usize];
-                if other_idx == NONE {
-                    continue;
+                if other_idx != NONE {
+                    tally.add(other_idx);
                 }
-                if count[other_idx as usize] == 0 {
-                    touched.push(other_idx);
-                }
-                count[other_idx as usize] += 1;
             }
             let mut common = 0u64;
-            for c in touched.drain(..) {
-                let n = count[c as usize];
-                common += n * (n - 1) / 2;
-                count[c as usize] = 0;
-            }
+            tally.drain(|_, n| common += n * (n - 1) / 2);
             (common, size * (size - 1) / 2)
         };
         num += (size * common) as f64 / links as f64;
@@ -62,33 +53,11 @@ fn side(chains: &[Vec<u32>], other_chain_of: &[u32], other: &[Vec<u32>]) -> (f64
 
 #[cfg(test)]
 mod tests {
-    use super::super::mentions::identify_mentions;
+    use super::super::test_util::{assert_counts, letter_chains};
     use super::*;
 
-    fn spans(clusters: &[&str]) -> Vec<Vec<(u32, u32)>> {
-        clusters
-            .iter()
-            .map(|c| {
-                c.bytes()
-                    .map(|b| ((b - b'a') as u32, (b - b'a') as u32))
-                    .collect()
-            })
-            .collect()
-    }
-
     fn run(key: &[&str], response: &[&str]) -> Counts {
-        lea(&identify_mentions(&spans(key), &spans(response)).chains)
-    }
-
-    fn assert_counts(got: Counts, want: Counts) {
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        assert!(
-            close(got.recall_num, want.recall_num)
-                && close(got.recall_den, want.recall_den)
-                && close(got.precision_num, want.precision_num)
-                && close(got.precision_den, want.precision_den),
-            "got {got:?}, want {want:?}"
-        );
+        lea(&letter_chains(key, response))
     }
 
     #[test]

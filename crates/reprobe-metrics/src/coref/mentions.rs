@@ -286,6 +286,58 @@ impl<'a> Membership<'a> {
     }
 }
 
+/// How many mentions of one chain fall in each chain of the other side: a counter over chain indices
+/// that remembers which chains it touched, so that reading and resetting it costs the size of the
+/// chain, not the number of chains.
+pub(crate) struct ChainTally {
+    count: Vec<u64>,
+    /// The chains with a count above 0, in first-touched order.
+    touched: Vec<u32>,
+}
+
+impl ChainTally {
+    /// A tally over `chains` chains, all at 0.
+    pub(crate) fn new(chains: usize) -> Self {
+        ChainTally {
+            count: vec![0; chains],
+            touched: Vec::new(),
+        }
+    }
+
+    /// Counts one more mention in `chain`.
+    pub(crate) fn add(&mut self, chain: u32) {
+        let slot = &mut self.count[chain as usize];
+        if *slot == 0 {
+            self.touched.push(chain);
+        }
+        *slot += 1;
+    }
+
+    /// The count of `chain`.
+    pub(crate) fn get(&self, chain: u32) -> u64 {
+        self.count[chain as usize]
+    }
+
+    /// Calls `f(chain, count)` for every chain with a count above 0, in first-touched order, and
+    /// resets the tally.
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(u32, u64)) {
+        for chain in self.touched.drain(..) {
+            f(chain, std::mem::take(&mut self.count[chain as usize]));
+        }
+    }
+
+    /// [`ChainTally::drain`] in ascending chain order.
+    pub(crate) fn drain_sorted(&mut self, f: impl FnMut(u32, u64)) {
+        self.touched.sort_unstable();
+        self.drain(f);
+    }
+
+    /// Resets the tally.
+    pub(crate) fn clear(&mut self) {
+        self.drain(|_, _| {});
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,8 @@ pub mod format;
 pub mod lea;
 pub mod mentions;
 pub mod muc;
+#[cfg(test)]
+mod test_util;
 
 pub use bcub::bcub;
 pub use blanc::blanc;

@@ -2,7 +2,7 @@
 use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
-use super::{check_inputs, zero_padding, AggregateOutput, Aggregator, Compat, Projection};
+use super::{last_states, zero_padding, AggregateOutput, Aggregator, Compat, Projection};
 use crate::params::ParamStore;
 use crate::Result;
 
@@ -48,8 +48,7 @@ impl Aggregator for ConcatAggregator {
     /// # Shapes
     /// - `inputs`: M lists of one `[B, T, H]`; output `[B, T, H]`, no attention
     fn forward(&self, inputs: &[Vec<Tensor>], attention_mask: &Tensor) -> Result<AggregateOutput> {
-        check_inputs(inputs, self.models, 1, self.hidden_size)?;
-        let last: Vec<Tensor> = inputs.iter().map(|states| states[0].clone()).collect();
+        let last = last_states(inputs, self.models, self.hidden_size)?; // M × [B, T, H]
         let concatenated = Tensor::cat(&last, D::Minus1)?; // [B, T, M·H]
         let projected = self.linear.forward(&concatenated)?; // [B, T, H]
         Ok(AggregateOutput {

@@ -1,8 +1,9 @@
 //! The mean over encoders (SPEC §2.3, `aggregate_mean`): `stack(e, -1).mean(-1)`.
-use candle_core::{Tensor, D};
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{check_inputs, zero_padding, AggregateOutput, Aggregator, Compat};
+use super::reduce::{Reduce, Reduction};
+use super::{AggregateOutput, Aggregator, Compat};
 use crate::Result;
 
 /// `kind = "mean"`: no options.
@@ -12,20 +13,17 @@ pub struct MeanConfig {}
 
 /// The element-wise mean of the encoders' last hidden states; no parameters.
 #[derive(Debug, Clone)]
-pub struct MeanAggregator {
-    models: usize,
-    hidden_size: usize,
-    compat: Compat,
-}
+pub struct MeanAggregator(Reduce);
 
 impl MeanAggregator {
     /// The mean of `models` encoders of width `hidden_size`.
     pub fn new(models: usize, hidden_size: usize, compat: Compat) -> Self {
-        MeanAggregator {
+        MeanAggregator(Reduce {
+            reduction: Reduction::Mean,
             models,
             hidden_size,
             compat,
-        }
+        })
     }
 }
 
@@ -33,18 +31,11 @@ impl Aggregator for MeanAggregator {
     /// # Shapes
     /// - `inputs`: M lists of one `[B, T, H]`; output `[B, T, H]`, no attention
     fn forward(&self, inputs: &[Vec<Tensor>], attention_mask: &Tensor) -> Result<AggregateOutput> {
-        check_inputs(inputs, self.models, 1, self.hidden_size)?;
-        let last: Vec<Tensor> = inputs.iter().map(|states| states[0].clone()).collect();
-        let stacked = Tensor::stack(&last, D::Minus1)?; // [B, T, H, M]
-        let mean = stacked.mean(D::Minus1)?; // [B, T, H]
-        Ok(AggregateOutput {
-            embeddings: zero_padding(mean, attention_mask, self.compat.include_padding)?,
-            attention: None,
-        })
+        self.0.forward(inputs, attention_mask)
     }
 
     fn output_size(&self) -> usize {
-        self.hidden_size
+        self.0.hidden_size
     }
 }
 

@@ -57,6 +57,7 @@ pub mod attention;
 pub mod compat;
 pub mod concat;
 pub mod mean;
+mod reduce;
 pub mod sum;
 
 pub use attention::{AttentionAggregator, AttentionConfig, AttentionMode, QueryIdx};
@@ -379,6 +380,20 @@ pub(crate) fn zero_padding(
         .to_dtype(embeddings.dtype())?
         .unsqueeze(D::Minus1)?; // [B, T, 1]
     Ok(embeddings.broadcast_mul(&mask)?)
+}
+
+/// The last hidden state of each encoder, in stack order, after checking with [`check_inputs`] that
+/// every encoder gives one state of the same `[B, T, H]`.
+///
+/// # Shapes
+/// - `inputs`: M lists of one `[B, T, H]`; output: M tensors `[B, T, H]`
+pub(crate) fn last_states(
+    inputs: &[Vec<Tensor>],
+    models: usize,
+    hidden: usize,
+) -> Result<Vec<Tensor>> {
+    check_inputs(inputs, models, 1, hidden)?;
+    Ok(inputs.iter().map(|states| states[0].clone()).collect())
 }
 
 /// Checks that every encoder gives exactly `n` states of the same `[B, T, H]` and returns `(B, T)`.

@@ -1,8 +1,9 @@
 //! The sum over encoders (SPEC §2.3, `aggregate_sum`): `stack(e, -1).sum(-1)`.
-use candle_core::{Tensor, D};
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{check_inputs, zero_padding, AggregateOutput, Aggregator, Compat};
+use super::reduce::{Reduce, Reduction};
+use super::{AggregateOutput, Aggregator, Compat};
 use crate::Result;
 
 /// `kind = "sum"`: no options.
@@ -12,20 +13,17 @@ pub struct SumConfig {}
 
 /// The element-wise sum of the encoders' last hidden states; no parameters.
 #[derive(Debug, Clone)]
-pub struct SumAggregator {
-    models: usize,
-    hidden_size: usize,
-    compat: Compat,
-}
+pub struct SumAggregator(Reduce);
 
 impl SumAggregator {
     /// The sum of `models` encoders of width `hidden_size`.
     pub fn new(models: usize, hidden_size: usize, compat: Compat) -> Self {
-        SumAggregator {
+        SumAggregator(Reduce {
+            reduction: Reduction::Sum,
             models,
             hidden_size,
             compat,
-        }
+        })
     }
 }
 
@@ -33,18 +31,11 @@ impl Aggregator for SumAggregator {
     /// # Shapes
     /// - `inputs`: M lists of one `[B, T, H]`; output `[B, T, H]`, no attention
     fn forward(&self, inputs: &[Vec<Tensor>], attention_mask: &Tensor) -> Result<AggregateOutput> {
-        check_inputs(inputs, self.models, 1, self.hidden_size)?;
-        let last: Vec<Tensor> = inputs.iter().map(|states| states[0].clone()).collect();
-        let stacked = Tensor::stack(&last, D::Minus1)?; // [B, T, H, M]
-        let sum = stacked.sum(D::Minus1)?; // [B, T, H]
-        Ok(AggregateOutput {
-            embeddings: zero_padding(sum, attention_mask, self.compat.include_padding)?,
-            attention: None,
-        })
+        self.0.forward(inputs, attention_mask)
     }
 
     fn output_size(&self) -> usize {
-        self.hidden_size
+        self.0.hidden_size
     }
 }
 

@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests: the aggregation golden fixture of
-//! `scripts/golden/aggregate_golden.py`.
+//! `scripts/golden/aggregate_golden.py`, toy encoders, tensor values and differences.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -108,6 +108,16 @@ impl Golden {
         }
         set
     }
+}
+
+/// The values of a tensor of any shape and float dtype, flattened, as f64.
+pub fn f64_values(t: &Tensor) -> Vec<f64> {
+    t.to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 /// The largest absolute difference of two tensors of the same shape.

@@ -135,6 +135,83 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     total
 }
 
+/// `dst += a ∘ b`
+#[inline]
+fn add_product(dst: &mut [f32], a: &[f32], b: &[f32]) {
+    for ((d, a), b) in dst.iter_mut().zip(a).zip(b) {
+        *d += a * b;
+    }
+}
+
+/// Row `row` (of width `f`) of a dropout mask, if any.
+#[inline]
+fn mask_row(mask: Option<&[f32]>, row: usize, f: usize) -> Option<&[f32]> {
+    mask.map(|m| &m[row * f..(row + 1) * f])
+}
+
+/// The output of a one-hidden-layer FFNN from its pre-activation: `relu(pre) ∘ mask · w₂` (without
+/// the output bias).
+#[inline]
+fn relu_dot(pre: &[f32], mask: Option<&[f32]>, w2: &[f32]) -> f32 {
+    let mut s = 0f32;
+    match mask {
+        Some(m) => {
+            for ((x, m), w) in pre.iter().zip(m).zip(w2) {
+                s += x.max(0.0) * m * w;
+            }
+        }
+        None => {
+            for (x, w) in pre.iter().zip(w2) {
+                s += x.max(0.0) * w;
+            }
+        }
+    }
+    s
+}
+
+/// The backward of [`relu_dot`] for an output gradient `g`: sets `dpre = g · w₂ ∘ mask ∘ 1[pre > 0]`
+/// and adds `g · relu(pre) ∘ mask` to `dw2`.
+#[inline]
+fn relu_dot_grad(
+    pre: &[f32],
+    mask: Option<&[f32]>,
+    w2: &[f32],
+    g: f32,
+    dpre: &mut [f32],
+    dw2: &mut [f32],
+) {
+    for t in 0..pre.len() {
+        let x = pre[t];
+        let m = mask.map_or(1.0, |m| m[t]);
+        if x > 0.0 {
+            dpre[t] = g * w2[t] * m;
+            dw2[t] += g * x * m;
+        } else {
+            dpre[t] = 0.0;
+        }
+    }
+}
+
+/// `s[row] = relu(pre(row)) ∘ mask[row] · w₂` for `rows` rows of width `f`, where `pre(row, buf)`
+/// writes the pre-activation of `row` into `buf`: the forward of both fused FFNNs.
+fn ffnn_scores(
+    rows: usize,
+    f: usize,
+    w2: &[f32],
+    mask: Option<&[f32]>,
+    pre: impl Fn(usize, &mut [f32]) + Sync,
+) -> Vec<f32> {
+    let mut out = vec![0f32; rows];
+    run_chunks(rows, 1, &mut out, 1, |range, o| {
+        let mut buf = vec![0f32; f];
+        for (local, row) in range.enumerate() {
+            pre(row, &mut buf);
+            o[local] = relu_dot(&buf, mask_row(mask, row, f), w2);
+        }
+    });
+    out
+}
+
 /// The pairs `(i, ant)` of the kept antecedents, row-major (`r = i·A + a`), and the pairs grouped by
 /// antecedent (for the scatter-free backward).
 #[derive(Debug)]
@@ -285,19 +362,21 @@ impl CustomOp2 for PairInputGrad {
                 // as the span: pairs kk·A .. kk·A + A
                 for r in kk * a..(kk + 1) * a {
                     let j = ix.ant[r] as usize;
-                    let d = &dx[r * cols..r * cols + gcols];
-                    for ((o, d), gj) in dst.iter_mut().zip(d).zip(&g[j * gcols..(j + 1) * gcols]) {
-                        *o += d * gj;
-                    }
+                    add_product(
+                        dst,
+                        &dx[r * cols..r * cols + gcols],
+                        &g[j * gcols..(j + 1) * gcols],
+                    );
                 }
                 // as the antecedent
                 for &r in &ix.by_ant[ix.by_ant_start[kk]..ix.by_ant_start[kk + 1]] {
                     let r = r as usize;
                     let i = r / a;
-                    let d = &dx[r * cols..r * cols + gcols];
-                    for ((o, d), gi) in dst.iter_mut().zip(d).zip(&g[i * gcols..(i + 1) * gcols]) {
-                        *o += d * gi;
-                    }
+                    add_product(
+                        dst,
+                        &dx[r * cols..r * cols + gcols],
+                        &g[i * gcols..(i + 1) * gcols],
+                    );
                 }
             }
         });
@@ -327,6 +406,7 @@ pub(crate) fn pair_input(
 // ----------------------------------------------------------------------------------------------------
 // pair_scores
 
+#[derive(Clone)]
 struct PairScores {
     index: Arc<PairIndex>,
     mask: Option<Arc<Vec<f32>>>,
@@ -366,28 +446,13 @@ impl CustomOp2 for PairScores {
         let baw = f32s(s2, l2, "pair-scores parts")?;
         let k = self.index.k();
         let w2 = &baw[2 * k * f..(2 * k + 1) * f];
-        let mut out = vec![0f32; p];
-        run_chunks(p, 1, &mut out, 1, |rows, o| {
-            let mut buf = vec![0f32; f];
-            for (local, r) in rows.enumerate() {
-                self.pre(r, y, baw, f, &mut buf);
-                let mut s = 0f32;
-                match &self.mask {
-                    Some(mask) => {
-                        let m = &mask[r * f..(r + 1) * f];
-                        for ((x, m), w) in buf.iter().zip(m).zip(w2) {
-                            s += x.max(0.0) * m * w;
-                        }
-                    }
-                    None => {
-                        for (x, w) in buf.iter().zip(w2) {
-                            s += x.max(0.0) * w;
-                        }
-                    }
-                }
-                o[local] = s;
-            }
-        });
+        let out = ffnn_scores(
+            p,
+            f,
+            w2,
+            self.mask.as_deref().map(Vec::as_slice),
+            |r, buf| self.pre(r, y, baw, f, buf),
+        );
         Ok((CpuStorage::F32(out), Shape::from(p)))
     }
 
@@ -404,10 +469,7 @@ impl CustomOp2 for PairScores {
             baw,
             &grad.contiguous()?,
             &PairScoresGrad {
-                scores: PairScores {
-                    index: self.index.clone(),
-                    mask: self.mask.clone(),
-                },
+                scores: self.clone(),
             },
         )?; // [P + 2K + 1, F]
         Ok((
@@ -448,22 +510,14 @@ impl CustomOp3 for PairScoresGrad {
         let mut out = vec![0f32; (p + 2 * k + 1) * f];
         let (dy, dparts) = out.split_at_mut(p * f);
         // dY row by row; dw₂ summed per chunk.
+        let mask = self.scores.mask.as_deref().map(Vec::as_slice);
         let dw2_parts = run_chunks(p, 1, dy, f, |rows, o| {
             let mut buf = vec![0f32; f];
             let mut dw2 = vec![0f32; f];
             for (local, r) in rows.enumerate() {
                 self.scores.pre(r, y, baw, f, &mut buf);
-                let g = ds[r];
                 let dst = &mut o[local * f..(local + 1) * f];
-                let m = self.scores.mask.as_ref().map(|m| &m[r * f..(r + 1) * f]);
-                for t in 0..f {
-                    let x = buf[t];
-                    if x > 0.0 {
-                        let m = m.map_or(1.0, |m| m[t]);
-                        dst[t] = g * w2[t] * m;
-                        dw2[t] += g * x * m;
-                    }
-                }
+                relu_dot_grad(&buf, mask_row(mask, r, f), w2, ds[r], dst, &mut dw2);
             }
             dw2
         });
@@ -538,6 +592,7 @@ impl MentionLayout {
     }
 }
 
+#[derive(Clone)]
 struct MentionScores {
     layout: Arc<MentionLayout>,
     mask: Option<Arc<Vec<f32>>>,
@@ -580,28 +635,13 @@ impl CustomOp2 for MentionScores {
         let wu = f32s(s2, l2, "mention-scores weights")?;
         let w2row = self.layout.w2_row();
         let w2 = &table[w2row * fdim..(w2row + 1) * fdim];
-        let mut out = vec![0f32; c];
-        run_chunks(c, 1, &mut out, 1, |rows, o| {
-            let mut buf = vec![0f32; fdim];
-            for (local, cand) in rows.enumerate() {
-                self.pre(cand, table, wu, fdim, &mut buf);
-                let mut s = 0f32;
-                match &self.mask {
-                    Some(mask) => {
-                        let m = &mask[cand * fdim..(cand + 1) * fdim];
-                        for ((x, m), w) in buf.iter().zip(m).zip(w2) {
-                            s += x.max(0.0) * m * w;
-                        }
-                    }
-                    None => {
-                        for (x, w) in buf.iter().zip(w2) {
-                            s += x.max(0.0) * w;
-                        }
-                    }
-                }
-                o[local] = s;
-            }
-        });
+        let out = ffnn_scores(
+            c,
+            fdim,
+            w2,
+            self.mask.as_deref().map(Vec::as_slice),
+            |cand, buf| self.pre(cand, table, wu, fdim, buf),
+        );
         Ok((CpuStorage::F32(out), Shape::from(c)))
     }
 
@@ -618,10 +658,7 @@ impl CustomOp2 for MentionScores {
             wu,
             &grad.contiguous()?,
             &MentionScoresGrad {
-                scores: MentionScores {
-                    layout: self.layout.clone(),
-                    mask: self.mask.clone(),
-                },
+                scores: self.clone(),
             },
         )?; // [rows + C, max(F, W + f)] packed: see MentionScoresGrad
         let fdim = table.dim(1)?;
@@ -662,6 +699,7 @@ impl CustomOp3 for MentionScoresGrad {
         let w2row = lay.w2_row();
         let w2 = &table[w2row * fdim..(w2row + 1) * fdim];
         let width = fdim.max(wcols);
+        let mask = self.scores.mask.as_deref().map(Vec::as_slice);
         let mut dwu = vec![0f32; c * wcols];
 
         // Candidates are sorted by start: a chunk of them touches the start rows of its own starts, the
@@ -696,23 +734,15 @@ impl CustomOp3 for MentionScoresGrad {
             let mut gp = vec![0f32; fdim];
             for (local, cand) in cands.enumerate() {
                 self.scores.pre(cand, table, wu, fdim, &mut buf);
-                let g = ds[cand];
-                let m = self
-                    .scores
-                    .mask
-                    .as_ref()
-                    .map(|m| &m[cand * fdim..(cand + 1) * fdim]);
                 let w2_off = (len_s + 2 * len_eh + lay.f) * fdim;
-                for t in 0..fdim {
-                    let x = buf[t];
-                    let m = m.map_or(1.0, |m| m[t]);
-                    if x > 0.0 {
-                        gp[t] = g * w2[t] * m;
-                        data[w2_off + t] += g * x * m;
-                    } else {
-                        gp[t] = 0.0;
-                    }
-                }
+                relu_dot_grad(
+                    &buf,
+                    mask_row(mask, cand, fdim),
+                    w2,
+                    ds[cand],
+                    &mut gp,
+                    &mut data[w2_off..w2_off + fdim],
+                );
                 let (s, e) = (lay.starts[cand] as usize, lay.ends[cand] as usize);
                 let weights = &wu[cand * wcols..(cand + 1) * wcols];
                 let dweights = &mut o[local * wcols..(local + 1) * wcols];

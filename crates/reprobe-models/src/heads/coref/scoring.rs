@@ -276,7 +276,7 @@ impl CorefHead {
         candidates: &[(usize, usize)],
         train: bool,
     ) -> Result<MentionScores> {
-        let (n, h) = doc.dims2()?;
+        let (_, h) = doc.dims2()?;
         if self.fused && fused::usable(doc) && self.cfg.ffnn_depth == 1 {
             return self.mention_scores_fused(doc, candidates, train);
         }
@@ -288,26 +288,12 @@ impl CorefHead {
         let ends = index_tensor(&ends, device)?; // [C]
         let widths = index_tensor(&widths, device)?; // [C]
 
-        let alpha = match &self.mention_token_attn {
-            Some(attn) => attn.forward(doc)?.squeeze(1)?,  // [N]
-            None => Tensor::ones(n, doc.dtype(), device)?, // [N]: plain average
-        };
-        let width_emb = match &self.emb_span_width {
-            Some(table) => Some(
-                self.dropout
-                    .forward_t(&table.index_select(&widths, 0)?, train)?,
-            ), // [C, f]
-            None => None,
-        };
+        let alpha = self.head_logits(doc)?; // [N]
+        let width_emb = self.width_embeddings(&widths, train)?; // [C, f]
 
         // First layer of span_emb_score_ffnn on g = [doc_start; doc_end; w_emb; h], block by block.
         let first = self.span_emb_score_ffnn.first();
-        let mut block_widths = vec![h, h];
-        if width_emb.is_some() {
-            block_widths.push(self.cfg.feature_emb_size);
-        }
-        block_widths.push(h);
-        let blocks = first.weight_blocks(&block_widths)?;
+        let blocks = self.mention_weight_blocks(h, width_emb.is_some())?;
         let (w_start, w_end, w_head) = (&blocks[0], &blocks[1], &blocks[blocks.len() - 1]);
         let start_part = doc.matmul(&w_start.t()?)?.index_select(&starts, 0)?; // [C, F]
         let end_part = doc.matmul(&w_end.t()?)?.index_select(&ends, 0)?; // [C, F]
@@ -318,21 +304,70 @@ impl CorefHead {
             pre = pre.add(&width_emb.matmul(&blocks[2].t()?)?)?; // [C, F]
         }
         let pre = pre.add(&head_part)?.broadcast_add(&first.b)?; // [C, F]
-        let mut scores = self
+        let scores = self
             .span_emb_score_ffnn
             .forward_from_first(&pre, &self.dropout, train)?; // [C]
-
-        if let (Some(prior_ffnn), Some(prior_emb)) =
-            (&self.span_width_score_ffnn, &self.emb_span_width_prior)
-        {
-            let width_scores = prior_ffnn.forward_t(prior_emb, &self.dropout, train)?; // [W]
-            scores = scores.add(&width_scores.index_select(&widths, 0)?)?; // [C]
-        }
+        let scores = self.add_width_prior(scores, &widths, train)?; // [C]
         Ok(MentionScores {
             scores,
             width_emb,
             alpha,
         })
+    }
+
+    /// The head-word attention logit of every token (SPEC §3.3): `mention_token_attn(doc)`, or 1
+    /// everywhere (a plain average) without `model_heads`.
+    ///
+    /// # Shapes
+    /// - `doc`: `[N, H]`; output: `[N]`
+    fn head_logits(&self, doc: &Tensor) -> Result<Tensor> {
+        Ok(match &self.mention_token_attn {
+            Some(attn) => attn.forward(doc)?.squeeze(1)?, // [N]
+            None => Tensor::ones(doc.dim(0)?, doc.dtype(), doc.device())?, // [N]
+        })
+    }
+
+    /// The width embedding of every candidate after dropout, when `use_features`.
+    ///
+    /// # Shapes
+    /// - `widths`: `[C]` (`e − s`); output: `[C, f]`
+    fn width_embeddings(&self, widths: &Tensor, train: bool) -> Result<Option<Tensor>> {
+        match &self.emb_span_width {
+            Some(table) => Ok(Some(
+                self.dropout
+                    .forward_t(&table.index_select(widths, 0)?, train)?,
+            )), // [C, f]
+            None => Ok(None),
+        }
+    }
+
+    /// The blocks of the weight of `span_emb_score_ffnn`'s first layer that act on `doc_start`,
+    /// `doc_end`, `w_emb` (only `with_width`) and `h` of `g = [doc_start; doc_end; w_emb; h]`, each
+    /// `[F, block width]`.
+    fn mention_weight_blocks(&self, h: usize, with_width: bool) -> Result<Vec<Tensor>> {
+        let mut block_widths = vec![h, h];
+        if with_width {
+            block_widths.push(self.cfg.feature_emb_size);
+        }
+        block_widths.push(h);
+        self.span_emb_score_ffnn
+            .first()
+            .weight_blocks(&block_widths)
+    }
+
+    /// Adds the width prior `span_width_score_ffnn(emb_span_width_prior)[width]` to the mention scores
+    /// when `use_width_prior` (SPEC §3.3).
+    ///
+    /// # Shapes
+    /// - `scores`: `[C]`, `widths`: `[C]`; output: `[C]`
+    fn add_width_prior(&self, scores: Tensor, widths: &Tensor, train: bool) -> Result<Tensor> {
+        match (&self.span_width_score_ffnn, &self.emb_span_width_prior) {
+            (Some(prior_ffnn), Some(prior_emb)) => {
+                let width_scores = prior_ffnn.forward_t(prior_emb, &self.dropout, train)?; // [W]
+                Ok(scores.add(&width_scores.index_select(widths, 0)?)?) // [C]
+            }
+            _ => Ok(scores),
+        }
     }
 
     /// `g = [doc_start; doc_end; w_emb; h]` for the top spans (SPEC §3.3), the width embedding with the
@@ -466,7 +501,7 @@ impl CorefHead {
             return Ok(coarse.top_fast_scores.zeros_like()?);
         };
         if self.fused && fused::usable(top_span_emb) && self.cfg.ffnn_depth == 1 {
-            return self.fine_scores_fused(top_span_emb, top_spans, coarse, inputs, train);
+            return self.fine_scores_fused(ffnn, top_span_emb, top_spans, coarse, inputs, train);
         }
         let (k, g) = top_span_emb.dims2()?;
         let a = coarse.antecedent_indices.first().map_or(0, |row| row.len());
@@ -518,25 +553,11 @@ impl CorefHead {
         let w = self.cfg.max_span_width;
         let widths: Vec<usize> = candidates.iter().map(|&(s, e)| e - s).collect();
         let widths_t = index_tensor(&widths, device)?; // [C]
-        let alpha = match &self.mention_token_attn {
-            Some(attn) => attn.forward(doc)?.squeeze(1)?,  // [N]
-            None => Tensor::ones(n, doc.dtype(), device)?, // [N]: plain average
-        };
-        let width_emb = match &self.emb_span_width {
-            Some(table) => Some(
-                self.dropout
-                    .forward_t(&table.index_select(&widths_t, 0)?, train)?,
-            ), // [C, f]
-            None => None,
-        };
+        let alpha = self.head_logits(doc)?; // [N]
+        let width_emb = self.width_embeddings(&widths_t, train)?; // [C, f]
         let first = self.span_emb_score_ffnn.first();
         let out = &self.span_emb_score_ffnn.out;
-        let mut block_widths = vec![h, h];
-        if width_emb.is_some() {
-            block_widths.push(self.cfg.feature_emb_size);
-        }
-        block_widths.push(h);
-        let blocks = first.weight_blocks(&block_widths)?;
+        let blocks = self.mention_weight_blocks(h, width_emb.is_some())?;
         let mut rows = vec![
             doc.matmul(&blocks[0].t()?)?.broadcast_add(&first.b)?, // [N, F]: start part + b₁
             doc.matmul(&blocks[1].t()?)?,                          // [N, F]: end part
@@ -583,14 +604,9 @@ impl CorefHead {
             ends: candidates.iter().map(|&(_, e)| e as u32).collect(),
         });
         let mask = self.dropout.mask_values(c * self.cfg.ffnn_size, train);
-        let mut scores =
+        let scores =
             fused::mention_scores(&table, &weights, &layout, mask)?.broadcast_add(&out.b)?; // [C]
-        if let (Some(prior_ffnn), Some(prior_emb)) =
-            (&self.span_width_score_ffnn, &self.emb_span_width_prior)
-        {
-            let width_scores = prior_ffnn.forward_t(prior_emb, &self.dropout, train)?; // [W]
-            scores = scores.add(&width_scores.index_select(&widths_t, 0)?)?; // [C]
-        }
+        let scores = self.add_width_prior(scores, &widths_t, train)?; // [C]
         Ok(MentionScores {
             scores,
             width_emb,
@@ -599,18 +615,17 @@ impl CorefHead {
     }
 
     /// [`CorefHead::fine_scores`] with the fused CPU kernels (`ffnn_depth = 1`): `X = [g_i∘g_j; φ]` per
-    /// pair, one product `X·W_cdᵀ`, then the rest of the FFNN row by row (see `fused.rs`).
+    /// pair, one product `X·W_cdᵀ`, then the rest of the FFNN row by row (see `fused.rs`). `ffnn` is
+    /// `coref_score_ffnn`.
     fn fine_scores_fused(
         &self,
+        ffnn: &Ffnn,
         top_span_emb: &Tensor,
         top_spans: &[(usize, usize)],
         coarse: &CoarseAntecedents,
         inputs: &CorefInputs,
         train: bool,
     ) -> Result<Tensor> {
-        let Some(ffnn) = &self.coref_score_ffnn else {
-            return Ok(coarse.top_fast_scores.zeros_like()?);
-        };
         let (k, g) = top_span_emb.dims2()?;
         let a = coarse.antecedent_indices.first().map_or(0, |row| row.len());
         let device = top_span_emb.device();
