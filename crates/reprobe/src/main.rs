@@ -8,7 +8,22 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (the same enum position in its v2 and v3; libmimalloc-sys has no name for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps freed pages for reuse instead of returning them to the system after mimalloc's purge delay (1 s): a
+/// training step takes longer than that, so every step would fault in and zero its buffers again (measured on the
+/// frozen OntoGUM MiniLM run: 12% of the step in the kernel's page clearing; 0.45 → 0.52 docs/s without purging).
+/// `MIMALLOC_PURGE_DELAY` in the environment still wins.
+fn keep_freed_pages() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets a process-wide allocator option; mimalloc reads it on every purge and allows it at any time.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+    }
+}
+
 fn main() -> ExitCode {
+    keep_freed_pages();
     let args = reprobe::cli::Cli::parse();
     match reprobe::cli::run(args) {
         Ok(code) => code,
