@@ -416,7 +416,7 @@ fn draw_bars<DB: DrawingBackend>(
         chart
             .draw_series(std::iter::once(Text::new(
                 format!("{:.4}", s.mean),
-                (x - 0.2, s.mean),
+                (x + 0.05, s.mean), // right of the error bar, not over its marker
                 ("sans-serif", 13),
             )))
             .map_err(err)?;
@@ -472,6 +472,7 @@ fn draw_attention<DB: DrawingBackend>(
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight) // weights of 2+ encoders rarely get near 1
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font(("sans-serif", 12))
