@@ -346,6 +346,11 @@ fn a_sweep_killed_half_way_ends_as_an_uninterrupted_one() {
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
     ));
     assert!(out.contains("3 jobs finished now"), "{out}");
+    // A job's log.txt holds the run's log once; the process output (progress bars) goes to output.txt.
+    let job = straight.join("job-000");
+    let log = std::fs::read_to_string(job.join("log.txt")).unwrap();
+    assert_eq!(log.matches("setup took").count(), 1, "{log}");
+    assert!(job.join("output.txt").exists());
 
     let killed = root.path().join("killed");
     let args = sweep_args(&killed);

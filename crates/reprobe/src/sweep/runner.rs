@@ -1,9 +1,10 @@
 //! Runs the jobs of a sweep on this machine, `--jobs N` at a time, each in its own process.
 //!
-//! Each job runs as `reprobe sweep run-job DIR INDEX` (the same entry point a Slurm array task uses), with its
-//! output in `job-XXX/log.txt`. On Linux a job process dies with the sweep process (`PR_SET_PDEATHSIG`), and a job
-//! takes a lock on its folder, so a restarted sweep never runs a job twice at once. A job is done exactly when its
-//! `result.json` exists.
+//! Each job runs as `reprobe sweep run-job DIR INDEX` (the same entry point a Slurm array task uses). Its standard
+//! output and error (progress, warnings, the error that ended it) go to `job-XXX/output.txt`; the run's own
+//! `log.txt` beside it holds only the log lines. On Linux a job process dies with the sweep process
+//! (`PR_SET_PDEATHSIG`), and a job takes a lock on its folder, so a restarted sweep never runs a job twice at once.
+//! A job is done exactly when its `result.json` exists.
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +17,9 @@ use super::{JobState, Sweep};
 
 /// Exit code of `run-job` when another process holds the job's lock.
 pub const EXIT_JOB_BUSY: i32 = 75;
+
+/// A job process's standard output and error, in its folder.
+pub const JOB_OUTPUT_FILE: &str = "output.txt";
 
 /// File whose existence marks a finished run.
 pub const RESULT_FILE: &str = "result.json";
@@ -134,7 +138,7 @@ impl LocalRunner {
                             std::thread::sleep(Duration::from_secs(1));
                         } else {
                             j.state = JobState::Failed;
-                            let log = dir.join(&j.dir).join("log.txt");
+                            let log = dir.join(&j.dir).join(JOB_OUTPUT_FILE);
                             j.error = Some(format!(
                                 "{status}; last lines of {}:\n{}",
                                 log.display(),
@@ -165,7 +169,7 @@ impl LocalRunner {
         device: Option<&str>,
     ) -> Result<Child> {
         let job_dir = sweep.job_dir(dir, index);
-        let log_path = job_dir.join("log.txt");
+        let log_path = job_dir.join(JOB_OUTPUT_FILE);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
