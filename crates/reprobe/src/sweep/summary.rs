@@ -75,7 +75,8 @@ pub struct Summary {
     pub rows: Vec<Row>,
 }
 
-/// Groups runs by setting and computes the statistics of every metric.
+/// Groups runs by setting and computes the statistics of every metric (the seed is what varies within a setting,
+/// not a metric, so it gets no column).
 pub fn summarize(keys: &[String], runs: &[RunResult]) -> Summary {
     let mut order: Vec<Vec<(String, String)>> = Vec::new();
     let mut groups: BTreeMap<Vec<(String, String)>, Vec<&RunResult>> = BTreeMap::new();
@@ -89,8 +90,11 @@ pub fn summarize(keys: &[String], runs: &[RunResult]) -> Summary {
         .into_iter()
         .map(|setting| {
             let members = &groups[&setting];
-            let names: std::collections::BTreeSet<&String> =
-                members.iter().flat_map(|r| r.metrics.keys()).collect();
+            let names: std::collections::BTreeSet<&String> = members
+                .iter()
+                .flat_map(|r| r.metrics.keys())
+                .filter(|name| !super::is_seed_key(name))
+                .collect();
             let metrics = names
                 .into_iter()
                 .filter_map(|name| {
@@ -243,9 +247,13 @@ mod tests {
     fn run(kind: &str, f1: f64, loss: f64) -> RunResult {
         RunResult {
             setting: vec![("aggregate.kind".into(), kind.into())],
-            metrics: [("val/f1".to_string(), f1), ("val/loss".to_string(), loss)]
-                .into_iter()
-                .collect(),
+            metrics: [
+                ("val/f1".to_string(), f1),
+                ("val/loss".to_string(), loss),
+                ("seed".to_string(), 1.0),
+            ]
+            .into_iter()
+            .collect(),
         }
     }
 
@@ -266,6 +274,7 @@ mod tests {
         assert!((f1.std.unwrap() - 0.02).abs() < 1e-12);
         assert_eq!((f1.min, f1.max, f1.n), (0.70, 0.74, 3));
         assert_eq!(s.rows[1].metrics["val/f1"].std, None);
+        assert!(!s.rows[0].metrics.contains_key("seed"));
 
         let metrics = s.metric_names(&["val/f1"]);
         assert_eq!(metrics, vec!["val/f1".to_string(), "val/loss".to_string()]);
