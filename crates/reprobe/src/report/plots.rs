@@ -51,7 +51,11 @@ pub fn draw_all(
 
     let curves = learning_curves(&groups, metric);
     if curves.iter().any(|(_, c)| !c.is_empty()) {
-        let title = format!("{metric} per epoch (mean ± std over seeds)");
+        let title = if groups.iter().all(|(_, members)| members.len() == 1) {
+            format!("{metric} per epoch")
+        } else {
+            format!("{metric} per epoch (mean ± std over seeds)")
+        };
         written.extend(both!(out, "learning_curves", |root| draw_lines(
             root, &title, "epoch", metric, &curves, true
         )));
