@@ -138,17 +138,17 @@ impl LocalRunner {
                             std::thread::sleep(Duration::from_secs(1));
                         } else {
                             j.state = JobState::Failed;
-                            let log = dir.join(&j.dir).join(JOB_OUTPUT_FILE);
+                            let output = dir.join(&j.dir).join(JOB_OUTPUT_FILE);
                             j.error = Some(format!(
                                 "{status}; last lines of {}:\n{}",
-                                log.display(),
-                                tail(&log, 5)
+                                output.display(),
+                                tail(&output, 5)
                             ));
                             report.failed.push(job.index);
                             bar.println(format!(
                                 "{} FAILED ({status}); see {}",
                                 j.dir,
-                                log.display()
+                                output.display()
                             ));
                         }
                         sweep.save(dir)?;
@@ -169,12 +169,12 @@ impl LocalRunner {
         device: Option<&str>,
     ) -> Result<Child> {
         let job_dir = sweep.job_dir(dir, index);
-        let log_path = job_dir.join(JOB_OUTPUT_FILE);
-        let log = std::fs::OpenOptions::new()
+        let output_path = job_dir.join(JOB_OUTPUT_FILE);
+        let output = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&log_path)
-            .with_context(|| format!("cannot open {}", log_path.display()))?;
+            .open(&output_path)
+            .with_context(|| format!("cannot open {}", output_path.display()))?;
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args).arg(dir).arg(index.to_string());
         if let Some(d) = device {
@@ -184,8 +184,8 @@ impl LocalRunner {
             cmd.env("RAYON_NUM_THREADS", self.threads_per_job.to_string());
         }
         cmd.stdin(Stdio::null())
-            .stdout(log.try_clone().context("cannot share the log file")?)
-            .stderr(log);
+            .stdout(output.try_clone().context("cannot share the output file")?)
+            .stderr(output);
         die_with_parent(&mut cmd);
         cmd.spawn()
             .with_context(|| format!("cannot start {} for job {index}", self.program.display()))
