@@ -70,6 +70,15 @@ pub enum Error {
         /// What is wrong.
         msg: String,
     },
+    /// A sentence cannot be encoded for a model (e.g. a tag outside the label set). `sentence` is the
+    /// caller's 0-based index of the sentence.
+    #[error("sentence {sentence}: {msg}")]
+    Sentence {
+        /// The 0-based index of the sentence, as given by the caller.
+        sentence: usize,
+        /// What is wrong and what to do.
+        msg: String,
+    },
     /// An argument given by the caller is invalid (e.g. a segment length below 3).
     #[error("invalid {name}: {msg}")]
     Argument {

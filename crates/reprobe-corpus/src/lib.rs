@@ -10,6 +10,10 @@
 //!                    PreparedDocument (coref-hoi jsonlines: segments, sentence_map,
 //!                                      subtoken_map, clusters as flat subtoken spans)      readers/writers::jsonlines
 //! clusters ──► CoNLL-2012 response aligned with a key file, or a minimal file           writers::conll2012
+//!
+//! source tasks: IOB2 column file ──► TaggedSentence (words, tags)                        readers::columns
+//!               GLUE TSV (MRPC)  ──► TextExample (text a, text b, label)                readers::glue
+//!               ──► model inputs: tagged windows, sentence pairs (SubwordTokenizer)      sequence
 //! ```
 //!
 //! Principal types: [`Document`] (word level, what the scorer sees), [`PreparedDocument`] (subtoken
@@ -52,6 +56,7 @@ pub mod error;
 pub mod prepare;
 pub mod readers;
 pub mod segment;
+pub mod sequence;
 pub mod tokenize;
 pub mod writers;
 
@@ -60,4 +65,8 @@ pub use document::{genre_of, Cluster, Document, PreparedDocument, Span, ONTONOTE
 pub use error::{Error, Result};
 pub use prepare::{prepare_document, PrepareStats};
 pub use readers::conll2012::read_conll2012;
+pub use sequence::{
+    encode_pair, encode_tagged, label_index, split_words_with_offsets, ClassificationInput, TaggedWindow,
+    IGNORE_LABEL,
+};
 pub use tokenize::{Encoded, SpecialToken, SubwordTokenizer};

@@ -27,7 +27,7 @@ use serde_json::Value;
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::{BertNormalizer, Sequence, NFC};
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
-use tokenizers::{AddedToken, ModelWrapper, NormalizerWrapper, Tokenizer};
+use tokenizers::{AddedToken, Model, ModelWrapper, NormalizerWrapper, Tokenizer};
 
 use crate::error::{Error, Result};
 
@@ -217,6 +217,46 @@ fn read_vocab(path: &Path) -> Result<HashMap<String, u32>> {
     Ok(vocab)
 }
 
+/// Checks that the unknown token and `[CLS]`, `[SEP]`, `[PAD]` (as configured) are entries of the
+/// WordPiece vocabulary itself. Added as special tokens only, they would get ids past the vocabulary
+/// (the model's embedding table) and an unknown word would make WordPiece fail at the first document
+/// that holds one, an error that would then seem to come from that corpus file. The error names the
+/// tokenizer folder; `blank_lines` counts the vocabulary's blank entries for the hint.
+fn check_specials_in_vocab(
+    dir: &Path,
+    what: &str,
+    cfg: &SlowConfig,
+    contains: impl Fn(&str) -> bool,
+    blank_lines: impl FnOnce() -> usize,
+) -> Result<()> {
+    let missing: Vec<&str> = [&cfg.unk, &cfg.cls, &cfg.sep, &cfg.pad]
+        .into_iter()
+        .map(String::as_str)
+        .filter(|t| !contains(t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let blank = blank_lines();
+    let hint = if blank > 0 {
+        format!(
+            "; it has {blank} blank entr{} (a vocabulary saved with its special tokens blanked or \
+             stripped?)",
+            if blank == 1 { "y" } else { "ies" }
+        )
+    } else {
+        String::new()
+    };
+    Err(tokenizer_error(
+        dir,
+        format!(
+            "unusable vocabulary: {} not in {what}{hint}; every word the vocabulary cannot spell would \
+             fail. Use the tokenizer files the model was trained with",
+            missing.join(", ")
+        ),
+    ))
+}
+
 impl SubwordTokenizer {
     /// Loads the tokenizer of folder `dir` (`tokenizer.json`, else `vocab.txt` [+ `tokenizer_config.json`]).
     pub fn from_dir(dir: &Path) -> Result<Self> {
@@ -250,6 +290,13 @@ impl SubwordTokenizer {
             ));
         }
         let vocab = read_vocab(vocab_path)?;
+        check_specials_in_vocab(dir, "vocab.txt", &cfg, |t| vocab.contains_key(t), || {
+            let text = std::fs::read_to_string(vocab_path).unwrap_or_default();
+            let body = text.strip_suffix('\n').unwrap_or(&text);
+            body.split('\n')
+                .filter(|l| l.strip_suffix('\r').unwrap_or(l).trim().is_empty())
+                .count()
+        })?;
         let model = WordPiece::builder()
             .vocab(vocab.into_iter().collect::<ahash::AHashMap<_, _>>())
             .unk_token(cfg.unk.clone())
@@ -307,6 +354,17 @@ impl SubwordTokenizer {
             _ => cfg.unk.clone(),
         };
         let cfg = SlowConfig { unk, ..cfg };
+        if let ModelWrapper::WordPiece(wp) = tokenizer.get_model() {
+            let vocab = wp.get_vocab();
+            let blank = vocab.keys().filter(|t| t.trim().is_empty()).count();
+            check_specials_in_vocab(
+                dir,
+                "the WordPiece vocabulary of tokenizer.json",
+                &cfg,
+                |t| vocab.contains_key(t),
+                || blank,
+            )?;
+        }
         Self::finish(tokenizer, dir, json_path, do_lower_case, &cfg)
     }
 
@@ -514,6 +572,61 @@ mod tests {
                  folder: tokenizer.json, or vocab.txt with an optional tokenizer_config.json)",
                 dir.path().display()
             )
+        );
+    }
+
+    #[test]
+    fn vocabulary_without_unk_is_an_error_of_the_folder() {
+        // A vocab.txt whose special-token lines were blanked: `[UNK]` would only be an added token, and
+        // the first unknown word of a corpus would fail inside WordPiece.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("vocab.txt"),
+            "[PAD]\n\n[CLS]\n[SEP]\n\nthe\nman\n",
+        )
+        .unwrap();
+        let err = SubwordTokenizer::from_dir(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "tokenizer {}: unusable vocabulary: [UNK] not in vocab.txt; it has 2 blank entries (a \
+                 vocabulary saved with its special tokens blanked or stripped?); every word the \
+                 vocabulary cannot spell would fail. Use the tokenizer files the model was trained with",
+                dir.path().display()
+            )
+        );
+        // The same vocabulary as tokenizer.json.
+        let dir = tempfile::tempdir().unwrap();
+        let json = serde_json::json!({
+            "version": "1.0",
+            "truncation": null,
+            "padding": null,
+            "added_tokens": [],
+            "normalizer": null,
+            "pre_tokenizer": {"type": "BertPreTokenizer"},
+            "post_processor": null,
+            "decoder": null,
+            "model": {
+                "type": "WordPiece",
+                "unk_token": "[UNK]",
+                "continuing_subword_prefix": "##",
+                "max_input_chars_per_word": 100,
+                "vocab": {"[PAD]": 0, "": 1, "[CLS]": 2, "[SEP]": 3, "the": 4}
+            }
+        });
+        std::fs::write(dir.path().join("tokenizer.json"), json.to_string()).unwrap();
+        let err = SubwordTokenizer::from_dir(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!(
+                "tokenizer {}: unusable vocabulary: [UNK] not in the WordPiece vocabulary of \
+                 tokenizer.json; it has 1 blank entry",
+                dir.path().display()
+            )),
+            "{err}"
         );
     }
 

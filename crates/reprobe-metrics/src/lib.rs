@@ -38,10 +38,17 @@
 //!
 //! This crate parses no file and holds no tensor: readers live in `reprobe-corpus`, the `reprobe score`
 //! command in the binary.
+//!
+//! Beside coreference, the source tasks have their metrics: [`ner`] (entity-level P/R/F1 read as
+//! `seqeval` reads IOB2 tags, and the reference's token-level micro F1) and [`classification`]
+//! (accuracy, P/R/F1 of one class, per-label, macro and micro averages as scikit-learn computes them,
+//! and the TACRED scorer's micro score).
 #![deny(missing_docs)]
 
+pub mod classification;
 pub mod coref;
 mod error;
+pub mod ner;
 
 pub use coref::{
     pair_documents, score_document, BlancCounts, CorefCounts, CorefEvaluator, Counts,

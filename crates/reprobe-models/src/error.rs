@@ -40,6 +40,14 @@ pub enum Error {
         /// What is wrong and what to do.
         msg: String,
     },
+    /// A model could not be exported (the destination exists, the head does not fit the encoder, …).
+    #[error("cannot export to {}: {msg}", .path.display())]
+    Export {
+        /// The destination folder.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        msg: String,
+    },
     /// A model name resolved to no checkpoint folder (local folder, Hugging Face cache, hub).
     #[error("cannot find model `{name}`; tried:\n  {}", .tried.join("\n  "))]
     ModelNotFound {

@@ -6,7 +6,11 @@
 //!                                                            optim (AdamW groups, schedules) ◄─┘ loss
 //! ```
 //!
-//! This crate reads weights and the feature cache; it has no file formats for documents and no train loop.
+//! Heads: [`heads::coref`], [`heads::token_classification`], [`heads::sequence_classification`], all behind
+//! [`heads::Head`]. A trained encoder (+ head) is written back as a Hugging Face folder by [`export`].
+//!
+//! This crate reads and writes weights and the feature cache; it has no file formats for documents and no
+//! train loop.
 #![deny(missing_docs)]
 
 pub mod aggregate;
@@ -14,6 +18,7 @@ pub mod cache;
 pub mod dropout;
 pub mod encoders;
 mod error;
+pub mod export;
 pub mod heads;
 pub mod optim;
 pub mod params;

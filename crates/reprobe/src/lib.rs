@@ -7,6 +7,8 @@ pub mod device;
 pub mod fsutil;
 pub mod progress;
 pub mod report;
+pub mod run_dir;
 pub mod sweep;
+pub mod tasks;
 pub mod timestamp;
 pub mod train;

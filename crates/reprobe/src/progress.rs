@@ -9,36 +9,56 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// How often a plain progress line is printed when stderr is not a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(60);
 
-/// A counter of documents with a bar or plain lines.
+/// A counter of documents (or other units) with a bar or plain lines.
 pub struct Progress {
     bar: ProgressBar,
     plain: Option<Mutex<Instant>>,
     prefix: String,
+    unit: &'static str,
     started: Instant,
 }
 
 impl Progress {
     /// Progress over `len` documents, labelled `prefix` (e.g. `epoch 3/27`).
     pub fn new(len: usize, prefix: &str) -> Self {
+        Self::counting(len, prefix, "docs")
+    }
+
+    /// Progress that shows nothing (benchmarks).
+    pub fn hidden() -> Self {
+        Progress {
+            bar: ProgressBar::hidden(),
+            plain: None,
+            prefix: String::new(),
+            unit: "docs",
+            started: Instant::now(),
+        }
+    }
+
+    /// Progress over `len` things called `unit` (`docs`, `steps`, `examples`).
+    pub fn counting(len: usize, prefix: &str, unit: &'static str) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = ProgressBar::with_draw_target(
             Some(len as u64),
             if terminal { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
         )
         .with_style(
-            ProgressStyle::with_template("{prefix:>12} [{elapsed_precise}] {bar:30} {pos}/{len} docs {per_sec} ETA {eta} {msg}")
-                .expect("static template"),
+            ProgressStyle::with_template(&format!(
+                "{{prefix:>12}} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {unit} {{per_sec}} ETA {{eta}} {{msg}}"
+            ))
+            .expect("static template"),
         );
         bar.set_prefix(prefix.to_string());
         Progress {
             bar,
             plain: (!terminal).then(|| Mutex::new(Instant::now())),
             prefix: prefix.to_string(),
+            unit,
             started: Instant::now(),
         }
     }
 
-    /// One more document done.
+    /// One more document (unit) done.
     pub fn inc(&self) {
         self.bar.inc(1);
         if let Some(last) = &self.plain {
@@ -49,8 +69,9 @@ impl Progress {
                 let len = self.bar.length().unwrap_or(done).max(1);
                 let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
                 let eta = (len - done) as f64 / rate.max(1e-9);
+                let unit = self.unit;
                 eprintln!(
-                    "{}: {done}/{len} docs, {rate:.2} docs/s, ETA {:.0} s {}",
+                    "{}: {done}/{len} {unit}, {rate:.2} {unit}/s, ETA {:.0} s {}",
                     self.prefix,
                     eta,
                     self.bar.message()

@@ -2,6 +2,8 @@
 //! counts come from the reference scorer (scripts/golden/scorer_golden.sh), and on bad input.
 #[path = "../../reprobe-metrics/tests/util/conll.rs"]
 mod conll;
+#[path = "../../reprobe-metrics/tests/suite/mod.rs"]
+mod suite;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -133,6 +135,21 @@ fn compare(name: &str, ours: &Value, reference: &Value, last_digit_slack: bool) 
         perl_percent(blanc["f1"].as_f64().unwrap()),
     ];
     check("blanc", ours_blanc, theirs);
+    // The link counts of both sides, as the reference prints them on its `Coreference links:` and
+    // `Non-coreference links:` lines.
+    for (side, prefix) in [("coref_links", "coref_"), ("non_coref_links", "noncoref_")] {
+        let count = |k: &str| {
+            let key = format!("{prefix}{k}");
+            blanc[&key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{key} in {blanc}"))
+        };
+        let ours: Vec<String> = ["recall_num", "recall_den", "precision_num", "precision_den"]
+            .into_iter()
+            .map(|k| perl_number(count(k)))
+            .collect();
+        check(side, ours, strings(&reference["blanc"][side])[..4].to_vec());
+    }
     errors
 }
 
@@ -296,4 +313,136 @@ fn bad_files_name_file_and_line() {
     assert!(String::from_utf8(out.stderr)
         .unwrap()
         .contains("unknown metric `ceaf`"));
+}
+
+#[test]
+fn blanc_json_has_the_link_counts_of_both_sides() {
+    // TC-A-4 (key {a} {bc} {def}, response {a} {bcx} {dy} {z}): the reference prints
+    // `Coreference links: Recall: (1 / 4) … Precision: (1 / 4)` and
+    // `Non-coreference links: Recall: (5 / 11) … Precision: (5 / 17)`.
+    let key = fixtures().join("hand/tc_a_04_missing_and_false_alarm.key");
+    let response = fixtures().join("hand/tc_a_04_missing_and_false_alarm.response");
+    let json = score_json(&key, &response);
+    let blanc = &json["blanc"];
+    let get = |k: &str| blanc[k].as_f64().unwrap_or_else(|| panic!("{k} in {blanc}"));
+    let counts: Vec<f64> = [
+        "coref_recall_num",
+        "coref_recall_den",
+        "coref_precision_num",
+        "coref_precision_den",
+        "noncoref_recall_num",
+        "noncoref_recall_den",
+        "noncoref_precision_num",
+        "noncoref_precision_den",
+    ]
+    .into_iter()
+    .map(get)
+    .collect();
+    assert_eq!(counts, [1.0, 4.0, 1.0, 4.0, 5.0, 11.0, 5.0, 17.0]);
+    // The averaged recall and precision are still there, over 1.
+    assert!((get("recall") - (1.0 / 4.0 + 5.0 / 11.0) / 2.0).abs() < 1e-15);
+    assert!((get("precision") - (1.0 / 4.0 + 5.0 / 17.0) / 2.0).abs() < 1e-15);
+    assert_eq!(get("recall_den"), 1.0);
+}
+
+#[test]
+fn empty_response_scores_zero_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = fixtures().join("hand/tc_a_04_missing_and_false_alarm.key");
+    for (name, text) in [("empty.conll", ""), ("blank.conll", "\n  \n\t\n")] {
+        let response = tmp.path().join(name);
+        std::fs::write(&response, text).unwrap();
+        let out = reprobe(&[
+            "score",
+            key.to_str().unwrap(),
+            response.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "warning: the response file {} is empty: scored as predicting nothing",
+                response.display()
+            )),
+            "{stderr}"
+        );
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for metric in ["muc", "bcub", "ceafm", "ceafe", "blanc", "lea", "mentions"] {
+            for k in ["recall", "precision", "f1"] {
+                assert_eq!(json[metric][k].as_f64(), Some(0.0), "{metric} {k}");
+            }
+        }
+        assert_eq!(json["mentions"]["recall_den"].as_f64(), Some(6.0));
+        assert_eq!(json["conll_f1"].as_f64(), Some(0.0));
+    }
+    // An empty key stays an error.
+    let empty = tmp.path().join("empty.conll");
+    let out = reprobe(&["score", empty.to_str().unwrap(), key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("key file"), "{stderr}");
+    assert!(stderr.contains("empty file"), "{stderr}");
+}
+
+#[test]
+fn same_document_twice_in_a_response_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = fixtures().join("hand/tc_a_01_perfect.key");
+    let text = std::fs::read_to_string(&key).unwrap();
+    let twice = tmp.path().join("twice.response");
+    std::fs::write(&twice, format!("{text}{text}")).unwrap();
+    let out = reprobe(&["score", key.to_str().unwrap(), twice.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let second = text.lines().count() + 1;
+    assert!(
+        stderr.contains(&format!(
+            "twice.response:{second}: document (case) part 0 again: it was begun at line 1 already"
+        )),
+        "{stderr}"
+    );
+}
+
+/// Every pair of the reference scorer's own test suite through the binary: `reprobe score --format
+/// json`, the counts of its JSON (BLANC's link counts included) checked as the suite's `test.pl`
+/// checks them (see `reprobe-metrics/tests/reference_suite.rs`).
+#[test]
+fn reference_scorer_suite_through_the_binary() {
+    let checked = suite::check_all(|key, response| {
+        let json = score_json(key, response);
+        let raw = |m: &Value, prefix: &str| {
+            let get = |k: &str| {
+                m[format!("{prefix}{k}")]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{prefix}{k} in {m}"))
+            };
+            [
+                get("recall_num"),
+                get("recall_den"),
+                get("precision_num"),
+                get("precision_den"),
+            ]
+        };
+        let mut counts = suite::PairCounts::default();
+        for metric in ["muc", "bcub", "ceafm", "ceafe", "mentions"] {
+            counts
+                .metrics
+                .insert(metric.to_string(), raw(&json[metric], ""));
+        }
+        counts.blanc_coref = raw(&json["blanc"], "coref_");
+        counts.blanc_noncoref = raw(&json["blanc"], "noncoref_");
+        // The BLANC that `reprobe score` prints is the suite's BLANC of these counts.
+        let printed = ["recall", "precision", "f1"].map(|k| json["blanc"][k].as_f64().unwrap());
+        let suite = suite::suite_rpf(&counts, "blanc");
+        assert!(
+            printed.iter().zip(&suite).all(|(a, b)| (a - b).abs() < 1e-12),
+            "{}: printed BLANC {printed:?}, suite's {suite:?}",
+            key.display()
+        );
+        counts
+    });
+    assert!(checked.errors.is_empty(), "{}", checked.errors.join("\n"));
+    assert_eq!((checked.triples, checked.v801_counts), (91, 84));
 }

@@ -3,15 +3,27 @@
 //! Layout (SPEC §6.2): `#begin document (ID); part NNN` … `#end document`; one word per line, columns
 //! separated by tabs or runs of spaces; sentences separated by blank lines; the word in column 4
 //! (index 3), the speaker in column 10 (index 9, `-` = none), the coreference brackets in the **last**
-//! column. A file may hold several parts, and several parts of one document id.
+//! column. A file may hold several parts, and several parts of one document id, but not the same id and
+//! part twice (an error naming both lines: the scorer would silently score only one of them).
+//!
+//! `#begin document (ID);` (or `(ID)`) without `part N`, as the reference scorer's own test files and
+//! other tools write it, is read as part 0. The scorer matches documents by the whole text after
+//! `#begin document`, so key and response written alike match there and here; unlike the scorer,
+//! `(ID);`, `(ID); ` (trailing white space) and `(ID); part 000` are one document here.
 //!
 //! # Brackets
-//! A coreference cell is `-` (or `_`), or `|`-joined parts `(N)`, `(N` and `N)`. The cell is read as
-//! `GetCoreference` in `lib/CorScorer.pm` of the reference scorer v8.01 reads it, because that scorer is
-//! the oracle of the metrics: first every `(N)` of the cell, then every `(N`, then every `N)`, each group
-//! left to right; `N)` closes the most recent unclosed `(N` of the same `N`. The scorer's
-//! double-antecedent parts `(N+D)` are discarded as it discards them. Entity ids are compared as digit
-//! strings (as the scorer's hash keys are), so `07` and `7` are different entities.
+//! A coreference cell is `-` (or `_`), or parts `(N)`, `(N` and `N)`, usually joined by `|`. The cell is
+//! read as `GetCoreference` in `lib/CorScorer.pm` of the reference scorer v8.01 reads it, because that
+//! scorer is the oracle of the metrics: by pattern matching on the whole cell, so that parts need no `|`
+//! between them (`(1(2`, `1)2)`, `(3)(4`): first every double antecedent `(N+D)` is removed (discarded,
+//! as the scorer discards them), then every `(N)`, then every `(N`, then every `N)`, each time the
+//! leftmost match of the rest of the cell; `N)` closes the most recent unclosed `(N` of the same `N`.
+//! What is left must be `|` separators only: anything else is refused as a malformed cell, where the
+//! scorer would silently ignore it.
+//!
+//! Entity ids are numbers: `07` and `7` are the same entity, as in the reference preprocessing (which
+//! keys clusters by integer) and everywhere in reprobe. The scorer v8.01 keys them as strings and would
+//! see two entities; no corpus we know writes zero-padded ids.
 //!
 //! [`Document::clusters`] is in the scorer's entity order: the order in which each id is first seen while
 //! reading the cells in that order. Mentions inside a cluster are in the order they are completed (a
@@ -29,7 +41,11 @@
 //!   sentence of a part always ends there. `preprocess.py` leaves the last word of a part that lacks the
 //!   final blank line without a sentence end (none of the shared files lacks it).
 //! - Malformed input is an error naming file, line and problem, where the Python and Perl readers crash,
-//!   loop or silently skip.
+//!   loop or silently skip. Control characters (NUL included; a tab is a separator) inside a line are
+//!   refused: they would reach the tokenizer (which drops them) or the scorer unseen.
+//! - An empty file (nothing but blank lines) is an error, unless [`Conll2012Reader::allow_empty`] is
+//!   set: `reprobe score` reads an empty response as one that predicts nothing, as the scorer does.
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +75,7 @@ pub const GOLD_COLUMNS: usize = 12;
 pub struct Conll2012Reader {
     genre_fallback: String,
     min_columns: usize,
+    allow_empty: bool,
 }
 
 /// A CoNLL-2012 file as read: every line verbatim (for [`crate::writers::conll2012`]) and the parts.
@@ -83,7 +100,8 @@ pub struct ConllPart {
     pub end_line: usize,
     /// For each word of `document`, the index into [`ConllFile::lines`] (0-based) of its line.
     pub word_lines: Vec<usize>,
-    /// For each cluster of `document`, the entity id written in the file (e.g. `"7"`).
+    /// For each cluster of `document`, its entity number as written in the file without leading zeros
+    /// (`"7"` for `(07)`; `"0"` for `(00)`).
     pub entity_ids: Vec<String>,
 }
 
@@ -115,7 +133,16 @@ impl Conll2012Reader {
         Conll2012Reader {
             genre_fallback: genre_fallback.to_string(),
             min_columns: GOLD_COLUMNS,
+            allow_empty: false,
         }
+    }
+
+    /// Whether a file that is empty or holds only blank lines (white space) is read as a file without
+    /// documents instead of an error (default: an error). A file with other lines but no
+    /// `#begin document` stays an error.
+    pub fn allow_empty(mut self, allow_empty: bool) -> Self {
+        self.allow_empty = allow_empty;
+        self
     }
 
     /// Sets the number of columns a word line must have (at least 1).
@@ -140,8 +167,10 @@ impl Conll2012Reader {
     pub fn parse(&self, path: impl AsRef<Path>, bytes: &[u8]) -> Result<ConllFile> {
         let path = path.as_ref();
         let lines = split_lines(path, bytes)?;
-        let mut parts = Vec::new();
+        let mut parts: Vec<ConllPart> = Vec::new();
         let mut current: Option<PartBuilder> = None;
+        // (id, part) → 0-based index of its `#begin document` line.
+        let mut seen: HashMap<(String, u32), usize> = HashMap::new();
         for (line_idx, line) in lines.iter().enumerate() {
             let line_no = line_idx + 1;
             if line.starts_with("#begin document") {
@@ -156,6 +185,19 @@ impl Conll2012Reader {
                     ));
                 }
                 let (id, part) = parse_begin(path, line_no, line)?;
+                if let Some(&first) = seen.get(&(id.clone(), part)) {
+                    return Err(Error::parse(
+                        path,
+                        line_no,
+                        format!(
+                            "document ({id}) part {part} again: it was begun at line {} already (two \
+                             documents with the same id and part in one file would be scored or \
+                             trained as one)",
+                            first + 1
+                        ),
+                    ));
+                }
+                seen.insert((id.clone(), part), line_idx);
                 current = Some(PartBuilder::new(id, part, line_idx));
             } else if line.starts_with("#end document") {
                 match current.take() {
@@ -198,7 +240,15 @@ impl Conll2012Reader {
             ));
         }
         if parts.is_empty() {
-            let msg = if lines.iter().all(|l| l.trim().is_empty()) {
+            let blank = lines.iter().all(|l| l.trim().is_empty());
+            if blank && self.allow_empty {
+                return Ok(ConllFile {
+                    path: path.to_path_buf(),
+                    lines,
+                    parts,
+                });
+            }
+            let msg = if blank {
                 "empty file: expected `#begin document (ID); part N`"
             } else {
                 "no `#begin document (ID); part N` line in the file"
@@ -242,19 +292,30 @@ fn split_lines(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
 
 /// Parses `#begin document (ID); part N` into `(ID, N)`, as the reference regex
 /// `#begin document \((.*)\); part (\d+)` does (the id may contain `); part `; the last one splits).
+/// Without `part N` (`#begin document (ID);` or `(ID)`, white space after it allowed) the part is 0.
 fn parse_begin(path: &Path, line_no: usize, line: &str) -> Result<(String, u32)> {
     let malformed = || {
         Error::parse(
             path,
             line_no,
-            format!("malformed `#begin document` line {line:?}: expected `#begin document (ID); part N`"),
+            format!(
+                "malformed `#begin document` line {line:?}: expected `#begin document (ID); part N` \
+                 or `#begin document (ID);`"
+            ),
         )
     };
     let rest = line
         .strip_prefix("#begin document (")
         .ok_or_else(malformed)?;
     let sep = "); part ";
-    let pos = rest.rfind(sep).ok_or_else(malformed)?;
+    let Some(pos) = rest.rfind(sep) else {
+        let bare = rest.trim_end_matches([' ', '\t']);
+        let id = bare
+            .strip_suffix(");")
+            .or_else(|| bare.strip_suffix(')'))
+            .ok_or_else(malformed)?;
+        return Ok((id.to_string(), 0));
+    };
     let id = &rest[..pos];
     let after = &rest[pos + sep.len()..];
     let digits_len = after.bytes().take_while(u8::is_ascii_digit).count();
@@ -286,46 +347,125 @@ struct PartBuilder {
     open: Vec<Vec<(usize, usize)>>,
 }
 
-/// The parts of one coreference cell, grouped as the scorer reads them.
+/// The parts of one coreference cell, grouped as the scorer reads them; ids as written (borrowed from
+/// the cell, owned where the scorer's removals join digits into an id the cell does not hold as such).
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Cell<'a> {
-    singles: Vec<&'a str>,
-    opens: Vec<&'a str>,
-    closes: Vec<&'a str>,
+    singles: Vec<Cow<'a, str>>,
+    opens: Vec<Cow<'a, str>>,
+    closes: Vec<Cow<'a, str>>,
 }
 
-/// Splits a coreference cell into its `(N)`, `(N` and `N)` parts; `None` for a malformed part.
+/// The patterns `GetCoreference` removes from a cell, in its order.
+#[derive(Debug, Clone, Copy)]
+enum Pattern {
+    /// `\((\d+\+\d)\)`: a double antecedent, discarded.
+    DoubleAntecedent,
+    /// `\((\d+)\)`: a one-word mention.
+    Single,
+    /// `\((\d+)`: the start of a mention.
+    Open,
+    /// `(\d+)\)`: the end of a mention.
+    Close,
+}
+
+/// The leftmost match of `pattern` in `cell`: (match start, id range, match end), byte offsets.
+fn find_pattern(cell: &[u8], pattern: Pattern) -> Option<(usize, std::ops::Range<usize>, usize)> {
+    let digits = |from: usize| {
+        cell.get(from..)
+            .map_or(0, |rest| rest.iter().take_while(|c| c.is_ascii_digit()).count())
+    };
+    (0..cell.len()).find_map(|start| match pattern {
+        Pattern::DoubleAntecedent | Pattern::Single | Pattern::Open if cell[start] != b'(' => None,
+        Pattern::DoubleAntecedent => {
+            let n = digits(start + 1);
+            let plus = start + 1 + n;
+            (n > 0
+                && cell.get(plus) == Some(&b'+')
+                && cell.get(plus + 1).is_some_and(u8::is_ascii_digit)
+                && cell.get(plus + 2) == Some(&b')'))
+                .then_some((start, start + 1..plus + 2, plus + 3))
+        }
+        Pattern::Single => {
+            let n = digits(start + 1);
+            (n > 0 && cell.get(start + 1 + n) == Some(&b')'))
+                .then_some((start, start + 1..start + 1 + n, start + 2 + n))
+        }
+        Pattern::Open => {
+            let n = digits(start + 1);
+            (n > 0).then_some((start, start + 1..start + 1 + n, start + 1 + n))
+        }
+        Pattern::Close => {
+            // Perl's leftmost match: the digits may start anywhere, so `12)` matches at `1`.
+            let n = digits(start);
+            (n > 0 && cell.get(start + n) == Some(&b')'))
+                .then_some((start, start..start + n, start + n + 1))
+        }
+    })
+}
+
+/// Reads a coreference cell as `GetCoreference` of the scorer v8.01 does (see the module
+/// documentation): repeated leftmost matches of each pattern, removed from the cell one at a time (so
+/// that parts need no `|` between them). Errors when something other than `|` is left.
 fn parse_cell(cell: &str) -> std::result::Result<Cell<'_>, String> {
     let mut out = Cell::default();
     if cell == "-" || cell == "_" {
         return Ok(out);
     }
+    // Fast path: `|`-joined well-formed parts, the usual case, read without copying. It gives what the
+    // pattern matching gives: the separators keep removed parts from joining into new matches.
     let is_num = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    for part in cell.split('|') {
+    let simple = cell.split('|').all(|part| {
         if let Some(inner) = part.strip_prefix('(') {
             if let Some(id) = inner.strip_suffix(')') {
                 if is_num(id) {
-                    out.singles.push(id);
-                    continue;
+                    out.singles.push(Cow::Borrowed(id));
+                    return true;
                 }
-                // The scorer discards double antecedents `(N+D)`.
-                if let Some((a, b)) = id.split_once('+') {
-                    if is_num(a) && b.len() == 1 && is_num(b) {
-                        continue;
-                    }
-                }
-            } else if is_num(inner) {
-                out.opens.push(inner);
-                continue;
+                return id
+                    .split_once('+')
+                    .is_some_and(|(a, b)| is_num(a) && b.len() == 1 && is_num(b));
+            }
+            if is_num(inner) {
+                out.opens.push(Cow::Borrowed(inner));
+                return true;
             }
         } else if let Some(id) = part.strip_suffix(')') {
             if is_num(id) {
-                out.closes.push(id);
-                continue;
+                out.closes.push(Cow::Borrowed(id));
+                return true;
             }
         }
+        false
+    });
+    if simple {
+        return Ok(out);
+    }
+    // The scorer's pattern matching, literally, on a copy of the cell.
+    let mut out = Cell::default();
+    let mut rest: Vec<u8> = cell.as_bytes().to_vec();
+    for pattern in [
+        Pattern::DoubleAntecedent,
+        Pattern::Single,
+        Pattern::Open,
+        Pattern::Close,
+    ] {
+        while let Some((start, id, end)) = find_pattern(&rest, pattern) {
+            let id = Cow::Owned(String::from_utf8_lossy(&rest[id]).into_owned());
+            rest.drain(start..end);
+            match pattern {
+                Pattern::DoubleAntecedent => {}
+                Pattern::Single => out.singles.push(id),
+                Pattern::Open => out.opens.push(id),
+                Pattern::Close => out.closes.push(id),
+            }
+        }
+    }
+    if let Some(bad) = rest.iter().position(|&b| b != b'|') {
+        let left = String::from_utf8_lossy(&rest[bad..]);
         return Err(format!(
-            "malformed coreference cell {cell:?}: part {part:?} is not `(N)`, `(N` or `N)`"
+            "malformed coreference cell {cell:?}: {left:?} is left after reading its `(N)`, `(N` and \
+             `N)` parts (expected `-`, or parts `(N)`, `(N`, `N)`, usually joined by `|`)"
         ));
     }
     Ok(out)
@@ -349,8 +489,12 @@ impl PartBuilder {
         }
     }
 
-    /// The cluster index of entity `id`, assigned on first sight (the scorer's `GetIndex`).
+    /// The cluster index of entity `id`, assigned on first sight (the scorer's `GetIndex`). Ids are
+    /// numbers: leading zeros are dropped (`07` is `7`, `00` is `0`), as the reference preprocessing's
+    /// `int()` keys them.
     fn entity(&mut self, id: &str) -> usize {
+        let trimmed = id.trim_start_matches('0');
+        let id = if trimmed.is_empty() { "0" } else { trimmed };
         if let Some(&idx) = self.entity_index.get(id) {
             return idx;
         }
@@ -377,6 +521,24 @@ impl PartBuilder {
         min_columns: usize,
     ) -> Result<()> {
         let line_no = line_idx + 1;
+        if let Some((pos, ch)) = line.char_indices().find(|&(_, c)| c.is_control() && c != '\t') {
+            let before = &line[..pos];
+            let fields = before.split([' ', '\t']).filter(|c| !c.is_empty()).count();
+            let column = if before.is_empty() || before.ends_with([' ', '\t']) {
+                fields + 1
+            } else {
+                fields
+            };
+            return Err(Error::parse(
+                path,
+                line_no,
+                format!(
+                    "control character U+{:04X} in column {column} (a word or tag must not hold NUL or \
+                     other control characters: the file is corrupt or not plain text)",
+                    ch as u32
+                ),
+            ));
+        }
         let columns: Vec<&str> = line.split([' ', '\t']).filter(|c| !c.is_empty()).collect();
         if columns.len() < min_columns {
             return Err(Error::parse(
@@ -398,15 +560,15 @@ impl PartBuilder {
         // `columns` is non-empty: `min_columns` is at least 1.
         let cell_text = columns.last().copied().unwrap_or("-");
         let cell = parse_cell(cell_text).map_err(|msg| Error::parse(path, line_no, msg))?;
-        for id in cell.singles {
+        for id in &cell.singles {
             let idx = self.entity(id);
             self.clusters[idx].push(Span::new(word_idx, word_idx));
         }
-        for id in cell.opens {
+        for id in &cell.opens {
             let idx = self.entity(id);
             self.open[idx].push((word_idx, line_idx));
         }
-        for id in cell.closes {
+        for id in &cell.closes {
             let idx = self.entity(id);
             match self.open[idx].pop() {
                 Some((start, _)) => self.clusters[idx].push(Span::new(start, word_idx)),
@@ -579,10 +741,135 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_strings_and_double_antecedents_are_discarded() {
-        let text = doc(&[("a", "(07)|(7)|(3+1)")]);
+    fn zero_padded_ids_are_one_entity_and_double_antecedents_are_discarded() {
+        // The reference preprocessing keys entities by integer: `07` and `7` are one entity.
+        let text = doc(&[("a", "(07)|(7)|(3+1)"), ("b", "(00"), ("c", "0)")]);
         let file = parse(&text).unwrap();
-        assert_eq!(file.parts[0].entity_ids, vec!["07", "7"]);
+        assert_eq!(file.parts[0].entity_ids, vec!["7", "0"]);
+        assert_eq!(
+            file.parts[0].document.clusters,
+            vec![spans(&[(0, 0), (0, 0)]), spans(&[(1, 2)])]
+        );
+    }
+
+    #[test]
+    fn begin_line_without_part_is_part_zero() {
+        // The reference scorer's own test files: `#begin document (LuoTestCase); ` (trailing space).
+        for begin in [
+            "#begin document (LuoTestCase); ",
+            "#begin document (LuoTestCase);",
+            "#begin document (LuoTestCase)",
+        ] {
+            let text = format!("{begin}\ntest1\t0\t0\ta1\t(0)\n#end document\n");
+            let d = Conll2012Reader::new("bc")
+                .min_columns(1)
+                .parse("t.conll", text.as_bytes())
+                .unwrap()
+                .parts[0]
+                .document
+                .clone();
+            assert_eq!((d.id.as_str(), d.part), ("LuoTestCase", 0), "{begin:?}");
+            assert_eq!(d.clusters, vec![spans(&[(0, 0)])]);
+        }
+        assert_eq!(
+            err("#begin document (x); part 1x\n#end document\n"),
+            "t.conll:1: malformed `#begin document` line \"#begin document (x); part 1x\": expected \
+             `#begin document (ID); part N` or `#begin document (ID);`"
+        );
+    }
+
+    #[test]
+    fn cells_without_separators_are_read_by_pattern_matching() {
+        // As in the scorer's TC-O.key: `(1(2` … `1)2)`, and `(3)(4` … `4)`.
+        let text = doc(&[
+            ("a", "(1(2"),
+            ("b", "(3)(4"),
+            ("c", "1)2)"),
+            ("d", "4)(5)|(6)"),
+        ]);
+        let file = parse(&text).unwrap();
+        // Singles first ((3), then (5) and (6) on word 3), then opens, then closes.
+        assert_eq!(file.parts[0].entity_ids, vec!["1", "2", "3", "4", "5", "6"]);
+        assert_eq!(
+            file.parts[0].document.clusters,
+            vec![
+                spans(&[(0, 2)]),
+                spans(&[(0, 2)]),
+                spans(&[(1, 1)]),
+                spans(&[(1, 3)]),
+                spans(&[(3, 3)]),
+                spans(&[(3, 3)]),
+            ]
+        );
+        // The scorer removes one match at a time: in `(1(2)3)` removing `(2)` joins `(1` and `3)` into
+        // `(13)`, a one-word mention of entity 13.
+        let file = parse(&doc(&[("a", "(1(2)3)")])).unwrap();
+        assert_eq!(file.parts[0].entity_ids, vec!["2", "13"]);
+        // Separators alone are left over and accepted; anything else is refused.
+        let file = parse(&doc(&[("a", "(1||(2)"), ("b", "1)")])).unwrap();
+        assert_eq!(file.parts[0].entity_ids, vec!["2", "1"]);
+        assert_eq!(
+            err(&doc(&[("a", "(1)x")])),
+            "t.conll:2: malformed coreference cell \"(1)x\": \"x\" is left after reading its `(N)`, \
+             `(N` and `N)` parts (expected `-`, or parts `(N)`, `(N`, `N)`, usually joined by `|`)"
+        );
+    }
+
+    #[test]
+    fn same_id_and_part_twice_is_an_error_naming_both_lines() {
+        let mut text = doc(&[("a", "(0)")]);
+        text.push_str(&doc(&[("b", "(0)")]));
+        assert_eq!(
+            err(&text),
+            "t.conll:5: document (doc) part 0 again: it was begun at line 1 already (two documents with \
+             the same id and part in one file would be scored or trained as one)"
+        );
+        // Another part of the same id, or the same part of another id, is fine.
+        let mut text = doc(&[("a", "(0)")]);
+        text.push_str(&doc(&[("b", "(0)")]).replace("part 000", "part 001"));
+        assert_eq!(parse(&text).unwrap().parts.len(), 2);
+        // `(doc);` is part 0 too.
+        let mut text = doc(&[("a", "(0)")]);
+        text.push_str(&doc(&[("b", "(0)")]).replace("(doc); part 000", "(doc);"));
+        assert!(err(&text).starts_with("t.conll:5: document (doc) part 0 again"));
+    }
+
+    #[test]
+    fn control_characters_in_a_word_are_refused() {
+        assert_eq!(
+            err(&doc(&[("a", "-"), ("b\u{0}c", "-")])),
+            "t.conll:3: control character U+0000 in column 4 (a word or tag must not hold NUL or other \
+             control characters: the file is corrupt or not plain text)"
+        );
+        assert!(err(&doc(&[("\u{1b}x", "-")]))
+            .starts_with("t.conll:2: control character U+001B in column 4 "));
+        assert!(err(&doc(&[("x\u{85}", "-")]))
+            .starts_with("t.conll:2: control character U+0085 in column 4 "));
+        // A no-break space or a zero-width space is not a control character: kept in the word.
+        let d = parse(&doc(&[("a\u{a0}b\u{200b}", "-")])).unwrap().parts[0]
+            .document
+            .clone();
+        assert_eq!(d.words, vec!["a\u{a0}b\u{200b}"]);
+    }
+
+    #[test]
+    fn empty_files_are_errors_unless_allowed() {
+        for text in ["", "\n \n\t\n"] {
+            assert_eq!(
+                err(text),
+                "t.conll:1: empty file: expected `#begin document (ID); part N`"
+            );
+            let file = Conll2012Reader::new("bc")
+                .allow_empty(true)
+                .parse("t.conll", text.as_bytes())
+                .unwrap();
+            assert!(file.parts.is_empty());
+        }
+        // Lines but no document stay an error.
+        assert!(Conll2012Reader::new("bc")
+            .allow_empty(true)
+            .parse("t.conll", b"x 0 0 a\n")
+            .is_err());
     }
 
     #[test]
@@ -658,15 +945,13 @@ mod tests {
         );
         assert_eq!(
             err(&doc(&[("a", "(x")])),
-            "t.conll:2: malformed coreference cell \"(x\": part \"(x\" is not `(N)`, `(N` or `N)`"
-        );
-        assert_eq!(
-            err(&doc(&[("a", "(1||(2)")])),
-            "t.conll:2: malformed coreference cell \"(1||(2)\": part \"\" is not `(N)`, `(N` or `N)`"
+            "t.conll:2: malformed coreference cell \"(x\": \"(x\" is left after reading its `(N)`, `(N` \
+             and `N)` parts (expected `-`, or parts `(N)`, `(N`, `N)`, usually joined by `|`)"
         );
         assert_eq!(
             err("#begin document x\n#end document\n"),
-            "t.conll:1: malformed `#begin document` line \"#begin document x\": expected `#begin document (ID); part N`"
+            "t.conll:1: malformed `#begin document` line \"#begin document x\": expected `#begin document \
+             (ID); part N` or `#begin document (ID);`"
         );
         let mut bytes = doc(&[("a", "-"), ("b", "-")]).into_bytes();
         let pos = bytes.iter().rposition(|&b| b == b'b').unwrap();

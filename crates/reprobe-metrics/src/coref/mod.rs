@@ -13,7 +13,7 @@
 //!
 //! | rule | where |
 //! |---|---|
-//! | documents matched by `#begin document` id (and part); key document missing from the response = empty response; response-only documents ignored; order irrelevant; a repeated id uses its last occurrence | [`pair_documents`] |
+//! | documents matched by `#begin document` id (and part); key document missing from the response = empty response (an empty response file = no documents); response-only documents ignored; order irrelevant; a repeated id uses its last occurrence (the CoNLL reader of `reprobe-corpus` refuses a file with one id and part twice) | [`pair_documents`] |
 //! | mentions compared by exact (start, end) boundaries inside one document part | [`identify_mentions`] |
 //! | a response span equal to an already matched key span is removed (the copy in the cluster read first survives); emptied clusters disappear; twinless repeated spans are kept; the reference refuses more than 10 repeats per file, we accept and report them | [`identify_mentions`], [`DocumentCounts::repeated_response_mentions`] |
 //! | a span repeated in the key is kept in every key cluster (so identity with itself misses MUC links, as on OntoGUM dev: recall 2959/2961) | [`identify_mentions`], [`muc()`] |
@@ -24,6 +24,11 @@
 //!
 //! The CoNLL F1 is (F1_MUC + F1_B³ + F1_CEAFe) / 3 ([`CorefCounts::conll_f1`]). LEA (Moosavi & Strube
 //! 2016) is not part of v8.01 and follows the paper on the same chains.
+//!
+//! Besides its own golden fixtures, the implementation is checked against every expected value of the
+//! reference scorer's own test suite (`CorefMetricTestConfig.pm`, `tests/reference_suite.rs`). Reading
+//! CoNLL files (entity ids, brackets, document names) is the corpus crate's; where it departs from the
+//! scorer (zero-padded entity ids are one entity; `(ID);` matches `(ID); part 0`) its module says so.
 //!
 //! # Floating point
 //!

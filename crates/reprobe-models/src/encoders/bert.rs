@@ -231,8 +231,15 @@ struct Embeddings {
 
 impl Embeddings {
     /// # Shapes
-    /// - `input_ids`: `[B, T]` u32; output `[B, T, H]`
-    fn forward(&self, input_ids: &Tensor, train: bool, differentiable: bool) -> Result<Tensor> {
+    /// - `input_ids`: `[B, T]` u32; `token_type_ids`: `[B, T]` u32 (`None`: type 0 everywhere);
+    ///   output `[B, T, H]`
+    fn forward(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: Option<&Tensor>,
+        train: bool,
+        differentiable: bool,
+    ) -> Result<Tensor> {
         let (b, t) = input_ids.dims2()?;
         let h = self.word_embeddings.dim(1)?;
         let words = self
@@ -240,9 +247,20 @@ impl Embeddings {
             .index_select(&input_ids.flatten_all()?, 0)? // [B·T, H]
             .reshape((b, t, h))?; // [B, T, H]
         let positions = self.position_embeddings.narrow(0, 0, t)?; // [T, H]
-        let token_type = self.token_type_embeddings.narrow(0, 0, 1)?; // [1, H] (type 0 everywhere)
-        let pos_type = positions.broadcast_add(&token_type)?; // [T, H]
-        let emb = words.broadcast_add(&pos_type)?; // [B, T, H]
+        let emb = match token_type_ids {
+            None => {
+                let token_type = self.token_type_embeddings.narrow(0, 0, 1)?; // [1, H] (type 0 everywhere)
+                let pos_type = positions.broadcast_add(&token_type)?; // [T, H]
+                words.broadcast_add(&pos_type)? // [B, T, H]
+            }
+            Some(types) => {
+                let types = self
+                    .token_type_embeddings
+                    .index_select(&types.flatten_all()?, 0)? // [B·T, H]
+                    .reshape((b, t, h))?; // [B, T, H]
+                (words + types)?.broadcast_add(&positions)? // [B, T, H]
+            }
+        };
         let emb = self.layer_norm.forward(&emb, differentiable)?;
         self.dropout.forward_t(&emb, train)
     }
@@ -575,6 +593,18 @@ impl BertEncoder {
         attention_mask: &Tensor,
         train: bool,
     ) -> Result<Vec<Tensor>> {
+        self.forward_typed(input_ids, None, attention_mask, train)
+    }
+
+    /// [`BertEncoder::forward_t`] with segment ids (`token_type_ids` `[B, T]`, values below
+    /// `type_vocab_size`); `None` is segment 0 everywhere.
+    pub fn forward_typed(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: Option<&Tensor>,
+        attention_mask: &Tensor,
+        train: bool,
+    ) -> Result<Vec<Tensor>> {
         let (b, t) = input_ids.dims2()?;
         if attention_mask.dims() != [b, t] {
             return Err(Error::Config {
@@ -616,13 +646,92 @@ impl BertEncoder {
 
         let differentiable = self.tuned && train;
         let mut hidden_states = Vec::with_capacity(self.layers.len() + 1);
-        let mut hidden = self.embeddings.forward(&input_ids, train, differentiable)?; // [B, T, H]
+        let token_type_ids = match token_type_ids {
+            Some(types) => Some(self.check_token_types(types, b, t)?),
+            None => None,
+        };
+        let mut hidden =
+            self.embeddings
+                .forward(&input_ids, token_type_ids.as_ref(), train, differentiable)?; // [B, T, H]
         hidden_states.push(hidden.clone());
         for layer in &self.layers {
             hidden = layer.forward(&hidden, &mask_bias, train, differentiable)?; // [B, T, H]
             hidden_states.push(hidden.clone());
         }
         Ok(hidden_states)
+    }
+
+    /// Segment ids as u32 on the model's device, checked against the shape and `type_vocab_size`.
+    fn check_token_types(&self, types: &Tensor, b: usize, t: usize) -> Result<Tensor> {
+        if types.dims() != [b, t] {
+            return Err(Error::Config {
+                key: "token_type_ids".into(),
+                msg: format!("shape {:?} differs from input_ids' [{b}, {t}]", types.dims()),
+            });
+        }
+        let types = types.to_dtype(DType::U32)?.to_device(&self.device)?;
+        if b * t > 0 {
+            let max = types.max_all()?.to_scalar::<u32>()? as usize;
+            if max >= self.config.type_vocab_size {
+                return Err(Error::Config {
+                    key: "token_type_ids".into(),
+                    msg: format!(
+                        "segment id {max} is outside the model's {} segment embeddings (type_vocab_size)",
+                        self.config.type_vocab_size
+                    ),
+                });
+            }
+        }
+        Ok(types)
+    }
+
+    /// Every weight under its canonical Hugging Face name (`embeddings.word_embeddings.weight`,
+    /// `encoder.layer.0.attention.self.query.weight`, …, `….LayerNorm.weight/bias`; no `bert.` prefix,
+    /// no pooler), with its current value (a tuned encoder's `Var`s as trained so far), detached, in the
+    /// model dtype and device. Only the kept layers (after truncation) are listed, and the word
+    /// embeddings have all their (possibly grown) rows: with these tensors and a configuration whose
+    /// `num_hidden_layers` is [`Encoder::num_layers`], transformers' `BertModel` computes this encoder.
+    pub fn named_weights(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut out: Vec<(String, Tensor)> = Vec::new();
+        let mut push = |name: String, t: &Tensor| out.push((name, t.detach()));
+        let emb = &self.embeddings;
+        push(
+            "embeddings.word_embeddings.weight".into(),
+            &emb.word_embeddings,
+        );
+        push(
+            "embeddings.position_embeddings.weight".into(),
+            &emb.position_embeddings,
+        );
+        push(
+            "embeddings.token_type_embeddings.weight".into(),
+            &emb.token_type_embeddings,
+        );
+        push("embeddings.LayerNorm.weight".into(), &emb.layer_norm.weight);
+        push("embeddings.LayerNorm.bias".into(), &emb.layer_norm.bias);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let p = format!("encoder.layer.{l}");
+            let attn = &layer.attention;
+            for (name, linear) in [
+                (format!("{p}.attention.self.query"), &attn.query),
+                (format!("{p}.attention.self.key"), &attn.key),
+                (format!("{p}.attention.self.value"), &attn.value),
+                (format!("{p}.attention.output.dense"), &attn.output),
+                (format!("{p}.intermediate.dense"), &layer.intermediate),
+                (format!("{p}.output.dense"), &layer.output),
+            ] {
+                push(format!("{name}.weight"), &linear.weight);
+                push(format!("{name}.bias"), &linear.bias);
+            }
+            for (name, norm) in [
+                (format!("{p}.attention.output.LayerNorm"), &attn.layer_norm),
+                (format!("{p}.output.LayerNorm"), &layer.layer_norm),
+            ] {
+                push(format!("{name}.weight"), &norm.weight);
+                push(format!("{name}.bias"), &norm.bias);
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -636,6 +745,16 @@ impl Encoder for BertEncoder {
         BertEncoder::forward_t(self, input_ids, attention_mask, train)
     }
 
+    fn forward_typed(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: Option<&Tensor>,
+        attention_mask: &Tensor,
+        train: bool,
+    ) -> Result<Vec<Tensor>> {
+        BertEncoder::forward_typed(self, input_ids, token_type_ids, attention_mask, train)
+    }
+
     fn hidden_size(&self) -> usize {
         self.config.hidden_size
     }
@@ -646,6 +765,10 @@ impl Encoder for BertEncoder {
 
     fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    fn as_bert(&self) -> Option<&BertEncoder> {
+        Some(self)
     }
 }
 

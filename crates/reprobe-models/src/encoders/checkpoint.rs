@@ -143,6 +143,39 @@ impl Checkpoint {
     pub fn weights_fingerprint(&self) -> Result<String> {
         weights_fingerprint(&self.weights_path)
     }
+
+    /// The checkpoint's `BertPooler` as `(weight [H, H], bias [H])` in f32 on the CPU, stored as
+    /// `pooler.dense.*` or `bert.pooler.dense.*` (the unprefixed name wins when both exist); `None` when
+    /// the checkpoint has no pooler (e.g. a `BertForTokenClassification`). [`canonical_name`] keeps
+    /// ignoring the pooler: encoders never read it, sequence classification heads start from it.
+    pub fn pooler(&self) -> Result<Option<(Tensor, Tensor)>> {
+        let weights = self.weights()?;
+        let find = |suffix: &str| -> Result<Option<Tensor>> {
+            for prefix in ["", "bert."] {
+                let stored = format!("{prefix}pooler.dense.{suffix}");
+                if let Some(t) = weights.get_stored(&stored)? {
+                    return Ok(Some(t.to_dtype(DType::F32)?));
+                }
+            }
+            Ok(None)
+        };
+        match (find("weight")?, find("bias")?) {
+            (Some(w), Some(b)) => Ok(Some((w, b))),
+            (None, None) => Ok(None),
+            (w, _) => Err(Error::Checkpoint {
+                path: self.weights_path.clone(),
+                msg: format!(
+                    "the pooler is incomplete: `pooler.dense.{}` is missing (looked for it with and without `bert.`)",
+                    if w.is_some() { "bias" } else { "weight" }
+                ),
+            }),
+        }
+    }
+}
+
+/// The pooler of the checkpoint folder `dir` (see [`Checkpoint::pooler`]); `Ok(None)` when it has none.
+pub fn read_pooler(dir: &Path) -> Result<Option<(Tensor, Tensor)>> {
+    Checkpoint::open(dir)?.pooler()
 }
 
 /// The canonical name of a stored tensor, or `None` for tensors an encoder never uses.
@@ -179,6 +212,8 @@ pub struct WeightFile {
     source: Source,
     /// canonical name → stored name
     names: HashMap<String, String>,
+    /// Stored names that are not encoder weights (task heads, pooler, pre-training heads).
+    ignored: Vec<String>,
 }
 
 impl std::fmt::Debug for WeightFile {
@@ -197,15 +232,21 @@ impl WeightFile {
         // the unprefixed name sorts first and wins.
         let mut stored = stored;
         stored.sort();
+        let mut ignored = Vec::new();
         for s in stored {
-            if let Some(c) = canonical_name(&s) {
-                names.entry(c).or_insert(s);
+            match canonical_name(&s) {
+                Some(c) => {
+                    names.entry(c).or_insert(s);
+                }
+                None if !s.ends_with("position_ids") => ignored.push(s),
+                None => {}
             }
         }
         WeightFile {
             path,
             source,
             names,
+            ignored,
         }
     }
 
@@ -226,6 +267,12 @@ impl WeightFile {
         let mut v: Vec<String> = self.names.keys().cloned().collect();
         v.sort();
         v
+    }
+
+    /// The stored tensors an encoder does not read: task heads (`classifier.*`, `qa_outputs.*`), the
+    /// pooler, pre-training heads (`cls.*`), sorted.
+    pub fn ignored(&self) -> &[String] {
+        &self.ignored
     }
 
     /// Whether the canonical name exists.
@@ -301,6 +348,30 @@ impl WeightFile {
                 .to_device(device)?,
         };
         Ok(tensor.to_dtype(dtype)?)
+    }
+
+    /// Reads a tensor by its stored name (not canonicalised; for the tensors [`canonical_name`] drops),
+    /// on the CPU in its stored dtype; `None` when the file has no such tensor.
+    fn get_stored(&self, stored: &str) -> Result<Option<Tensor>> {
+        let device = Device::Cpu;
+        Ok(match &self.source {
+            Source::Safetensors(st) => {
+                if st.get(stored).is_err() {
+                    return Ok(None);
+                }
+                Some(
+                    st.load(stored, &device)
+                        .map_err(|e| self.corrupt(stored, e))?,
+                )
+            }
+            Source::Pth(pth) => {
+                if !pth.tensor_infos().contains_key(stored) {
+                    return Ok(None);
+                }
+                pth.get(stored).map_err(|e| self.corrupt(stored, e))?
+            }
+            Source::Memory(m) => m.get(stored).cloned(),
+        })
     }
 
     fn corrupt(&self, stored: &str, e: impl std::fmt::Display) -> Error {
@@ -397,6 +468,31 @@ mod tests {
         ] {
             assert_eq!(canonical_name(ignored), None, "{ignored}");
         }
+    }
+
+    #[test]
+    fn pooler_is_read_with_or_without_the_prefix_and_none_when_absent() {
+        let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bert");
+        let (w, b) = read_pooler(&fixtures.join("tiny")).unwrap().unwrap();
+        assert_eq!((w.dims(), b.dims()), (&[32usize, 32][..], &[32usize][..]));
+        assert_eq!(w.dtype(), DType::F32);
+        assert!(read_pooler(&fixtures.join("tokcls")).unwrap().is_none());
+        assert!(read_pooler(&fixtures.join("tokcls-bin")).unwrap().is_none());
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(fixtures.join("tiny/config.json"), dir.path().join(CONFIG_FILE)).unwrap();
+        let mut tensors = HashMap::new();
+        tensors.insert("bert.pooler.dense.weight".to_string(), (w.clone() * 2.0).unwrap());
+        tensors.insert("bert.pooler.dense.bias".to_string(), b.clone());
+        candle_core::safetensors::save(&tensors, dir.path().join(SAFETENSORS_FILE)).unwrap();
+        let (w2, _) = read_pooler(dir.path()).unwrap().unwrap();
+        let diff = (w2 - (w * 2.0).unwrap()).unwrap().abs().unwrap().max_all().unwrap();
+        assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0);
+
+        tensors.remove("bert.pooler.dense.bias");
+        candle_core::safetensors::save(&tensors, dir.path().join(SAFETENSORS_FILE)).unwrap();
+        let err = read_pooler(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("pooler.dense.bias"), "{err}");
     }
 
     #[test]

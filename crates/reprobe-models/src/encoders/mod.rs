@@ -33,6 +33,28 @@ pub trait Encoder: Send + Sync {
         train: bool,
     ) -> Result<Vec<Tensor>>;
 
+    /// [`Encoder::forward_t`] with segment (token type) ids, as BERT takes them for sentence pairs.
+    /// `None` is segment 0 everywhere, exactly `forward_t`. Encoders without segment embeddings refuse
+    /// `Some`.
+    ///
+    /// # Shapes
+    /// - `token_type_ids`: `[B, T]` (u32), like `input_ids`
+    fn forward_typed(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: Option<&Tensor>,
+        attention_mask: &Tensor,
+        train: bool,
+    ) -> Result<Vec<Tensor>> {
+        match token_type_ids {
+            None => self.forward_t(input_ids, attention_mask, train),
+            Some(_) => Err(crate::Error::Config {
+                key: "token_type_ids".into(),
+                msg: "this encoder has no segment embeddings".into(),
+            }),
+        }
+    }
+
     /// `H`, the width of every hidden state.
     fn hidden_size(&self) -> usize;
 
@@ -42,4 +64,10 @@ pub trait Encoder: Send + Sync {
     /// A stable identifier of the weights and architecture (content hash of the checkpoint, truncation,
     /// vocabulary size): equal fingerprints give equal outputs. The feature cache keys on it.
     fn fingerprint(&self) -> &str;
+
+    /// The encoder as a [`BertEncoder`] when it is one (to export or inspect its weights); `None` by
+    /// default.
+    fn as_bert(&self) -> Option<&BertEncoder> {
+        None
+    }
 }

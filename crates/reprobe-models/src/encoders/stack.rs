@@ -20,6 +20,7 @@
 //! - `normalize_embeddings` with n > 1 layers normalises each layer (the reference raises
 //!   `NotImplementedError`);
 //! - the cosine-similarity and attention-weight means ignore padding (`include_padding` restores them).
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -408,6 +409,15 @@ impl EncoderStack {
         self.cache.as_deref()
     }
 
+    /// The encoder `id` as a [`BertEncoder`] (e.g. to export it with [`crate::export::export_hf`]);
+    /// `None` when there is no such encoder or it is not a BERT.
+    pub fn bert_encoder(&self, id: &str) -> Option<&BertEncoder> {
+        self.members
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.encoder.as_bert())
+    }
+
     /// One line of cache statistics for the run log (`None` without a cache).
     pub fn cache_summary(&self) -> Option<String> {
         self.cache.as_ref().map(|c| c.summary())
@@ -432,6 +442,19 @@ impl EncoderStack {
         doc_key: Option<&str>,
         train: bool,
     ) -> Result<StackOutput> {
+        self.forward_typed(input_ids, None, attention_mask, doc_key, train)
+    }
+
+    /// [`EncoderStack::forward_t`] with segment ids (`token_type_ids` `[S, T]`, sentence pairs); `None`
+    /// is segment 0 everywhere. Cached features are keyed on the segment ids too.
+    pub fn forward_typed(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: Option<&Tensor>,
+        attention_mask: &Tensor,
+        doc_key: Option<&str>,
+        train: bool,
+    ) -> Result<StackOutput> {
         let (s, t) = input_ids.dims2()?;
         if attention_mask.dims() != [s, t] {
             return Err(Error::Config {
@@ -445,7 +468,14 @@ impl EncoderStack {
         let mask = attention_mask.to_device(&self.device)?; // [S, T]
         let mut inputs = Vec::with_capacity(self.members.len()); // M × n × [S, T, H]
         for member in &self.members {
-            let states = self.member_states(member, input_ids, attention_mask, doc_key, train)?;
+            let states = self.member_states(
+                member,
+                input_ids,
+                token_type_ids,
+                attention_mask,
+                doc_key,
+                train,
+            )?;
             let mut prepared = Vec::with_capacity(states.len());
             for state in states {
                 let state = state
@@ -502,14 +532,18 @@ impl EncoderStack {
         &self,
         member: &Member,
         input_ids: &Tensor,
+        token_type_ids: Option<&Tensor>,
         attention_mask: &Tensor,
         doc_key: Option<&str>,
         train: bool,
     ) -> Result<Vec<Tensor>> {
         let compute = |encoder_train: bool| -> Result<Vec<Tensor>> {
-            let all = member
-                .encoder
-                .forward_t(input_ids, attention_mask, encoder_train)?; // (L+1) × [S, T, H]
+            let all = member.encoder.forward_typed(
+                input_ids,
+                token_type_ids,
+                attention_mask,
+                encoder_train,
+            )?; // (L+1) × [S, T, H]
             let expected = member.encoder.num_layers() + 1;
             if all.len() != expected {
                 return Err(Error::Config {
@@ -529,13 +563,26 @@ impl EncoderStack {
         let frozen_train = train && self.compat.frozen_dropout;
         let states = match (&self.cache, doc_key) {
             (Some(cache), Some(_)) if !frozen_train => {
+                // Segment ids change the features: they join the token ids in the key. [S, 2T]
+                let (keyed_ids, keyed_mask) = match token_type_ids {
+                    Some(types) => {
+                        let ids = input_ids.to_dtype(DType::U32)?;
+                        let types = types.to_dtype(DType::U32)?.to_device(ids.device())?;
+                        let mask = attention_mask.to_dtype(DType::U32)?;
+                        (
+                            Cow::Owned(Tensor::cat(&[&ids, &types], 1)?),
+                            Cow::Owned(Tensor::cat(&[&mask, &mask], 1)?),
+                        )
+                    }
+                    None => (Cow::Borrowed(input_ids), Cow::Borrowed(attention_mask)),
+                };
                 let key = FeatureKey::new(
                     member.encoder.fingerprint(),
                     member.truncate,
                     &member.layers,
                     member.dtype,
-                    input_ids,
-                    attention_mask,
+                    &keyed_ids,
+                    &keyed_mask,
                 )?;
                 cache.get_or_compute(&key, &self.device, || compute(false))?
             }

@@ -12,8 +12,11 @@ use reprobe_models::optim::OptimizerSet;
 
 use crate::config::overrides::{parse_override, Override};
 use crate::config::resolve;
-use crate::train::data::{load_split, ModelDocument};
-use crate::train::model::CorefModel;
+use crate::config::TaskKind;
+use crate::tasks::coref::data::{load_split, ModelDocument};
+use crate::tasks::coref::CorefTask;
+use crate::tasks::Task;
+use crate::train::backbone::Backbone;
 
 /// Measure training and evaluation speed of a config.
 ///
@@ -22,6 +25,10 @@ use crate::train::model::CorefModel;
 /// subtokens/s and the milliseconds per step spent in the encoder forward pass, the encoder backward pass,
 /// the head (forward + backward) and the optimiser, plus the peak memory. Frozen encoders read the feature
 /// cache like in training; pass `cache.enabled=false` to time them computing. Overrides as in `reprobe train`.
+///
+/// For the sentence-level tasks (`ner`, `pair_classification`) a step is one batch of `train.batch_size`
+/// examples: --train-docs and --warmup count batches, --eval-docs batches of dev examples, and the rates
+/// are examples/s.
 ///
 /// Example:
 ///   reprobe bench configs/coref/ontogum_minilm.toml --train-docs 20 --eval-docs 20 --format json
@@ -33,10 +40,10 @@ pub struct BenchArgs {
     /// `key=value` overrides.
     #[arg(value_name = "OVERRIDE")]
     overrides: Vec<String>,
-    /// Timed training steps (documents).
+    /// Timed training steps (documents; batches for sentence-level tasks).
     #[arg(long, default_value_t = 20)]
     train_docs: usize,
-    /// Timed evaluation documents.
+    /// Timed evaluation documents (batches of examples for sentence-level tasks).
     #[arg(long, default_value_t = 20)]
     eval_docs: usize,
     /// Untimed training steps first.
@@ -80,7 +87,7 @@ pub struct BenchResult {
     pub ms_head: f64,
     /// Mean milliseconds per step in clipping and the optimiser updates.
     pub ms_optimizer: f64,
-    /// Timed evaluation documents.
+    /// Timed evaluation documents (batches of examples for sentence-level tasks).
     pub eval_docs: usize,
     /// Evaluation documents per second.
     pub eval_docs_per_s: f64,
@@ -101,13 +108,18 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         overrides.push(parse_override(&format!("device={d}"))?);
     }
     let resolved = resolve(&args.config, &overrides)?;
+    if resolved.config.task != TaskKind::Coref {
+        return crate::with_task!(resolved.config.task, T => bench_batches::<T>(&args, &resolved));
+    }
     let cfg = &resolved.config;
-    let model = CorefModel::build(cfg)?;
+    let backbone = Backbone::build(cfg)?;
+    let task = CorefTask::build(cfg, &backbone, None)?;
+    let model = (&backbone, &task);
     let need = args.warmup + args.train_docs;
     let Some(train_path) = &cfg.data.train else {
         bail!("`data.train` is not set")
     };
-    let train = load_split(train_path, &model.tokenizer, &cfg.data, Some(need))?.docs;
+    let train = load_split(train_path, &backbone.tokenizer, &cfg.data, Some(need))?.docs;
     if train.len() < need {
         bail!(
             "{} has {} documents; --warmup + --train-docs asks for {need}",
@@ -116,14 +128,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         );
     }
     let dev_path = cfg.data.dev.as_ref().unwrap_or(train_path);
-    let dev = load_split(dev_path, &model.tokenizer, &cfg.data, Some(args.eval_docs))?.docs;
+    let dev = load_split(dev_path, &backbone.tokenizer, &cfg.data, Some(args.eval_docs))?.docs;
     let mut optim = OptimizerSet::with_grouping(
-        &model.params,
+        &backbone.params,
         &cfg.optim,
         need,
-        model.stack.aggregator_in_encoder_group(),
+        backbone.stack.aggregator_in_encoder_group(),
     )?;
-    let max_segments = cfg.head.max_training_sentences;
+    let max_segments = task.max_segments();
 
     let mut result = BenchResult {
         device: cfg.device.clone(),
@@ -141,7 +153,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                 ..Default::default()
             };
         }
-        let t = step(&model, &mut optim, doc, max_segments)?;
+        let t = step(model, &mut optim, doc, max_segments)?;
         if i >= args.warmup {
             timed_subtokens += t.subtokens;
             result.ms_encoder_forward += t.encoder_forward * 1e3;
@@ -163,7 +175,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let mut subtokens = 0;
     for doc in &dev {
-        let fwd = model.forward(doc, None, true, false)?;
+        let fwd = task.forward(&backbone, doc, None, true, false)?;
         fwd.output.decode()?;
         subtokens += doc.num_subtokens();
     }
@@ -192,43 +204,43 @@ struct StepTimes {
 /// to a detached copy of the embeddings, then (with tuned encoders) `Σ embeddings ∘ that gradient` back
 /// through the encoders, which gives the encoders exactly their chain-rule gradients.
 fn step(
-    model: &CorefModel,
+    (backbone, task): (&Backbone, &CorefTask),
     optim: &mut OptimizerSet,
     doc: &ModelDocument,
     max_segments: usize,
 ) -> Result<StepTimes> {
     let crop = (doc.segments.len() > max_segments).then_some((max_segments, 0));
     let t0 = Instant::now();
-    let encoded = model.encode(doc, crop, true, true)?;
+    let encoded = task.encode(backbone, doc, crop, true, true)?;
     let encoder_forward = t0.elapsed().as_secs_f64();
 
     let t0 = Instant::now();
     let detached = Var::from_tensor(&encoded.embeddings.detach())?;
-    let output = model.score(&encoded, detached.as_tensor(), true)?;
+    let output = task.score(backbone, &encoded, detached.as_tensor(), true)?;
     let loss = output.loss.context("the head returned no loss")?;
     let mut grads = loss.backward()?;
-    model.device.synchronize()?;
+    backbone.device.synchronize()?;
     let head = t0.elapsed().as_secs_f64();
 
     let t0 = Instant::now();
-    let tuned = model.params.with_prefix("encoders.");
+    let tuned = backbone.params.with_prefix("encoders.");
     if !tuned.is_empty() {
         if let Some(upstream) = grads.remove(detached.as_tensor()) {
             let surrogate: Tensor = (encoded.embeddings.clone() * upstream)?.sum_all()?;
             let encoder_grads = surrogate.backward()?;
-            for (_, var) in model.params.all() {
+            for (_, var) in backbone.params.all() {
                 if let Some(g) = encoder_grads.get(var.as_tensor()) {
                     grads.insert(var.as_tensor(), g.clone());
                 }
             }
         }
     }
-    model.device.synchronize()?;
+    backbone.device.synchronize()?;
     let encoder_backward = t0.elapsed().as_secs_f64();
 
     let t0 = Instant::now();
     optim.clip_and_step(&grads)?;
-    model.device.synchronize()?;
+    backbone.device.synchronize()?;
     Ok(StepTimes {
         encoder_forward,
         encoder_backward,
@@ -236,6 +248,90 @@ fn step(
         optimizer: t0.elapsed().as_secs_f64(),
         subtokens: encoded.inputs.len(),
     })
+}
+
+/// The benchmark of a batched (sentence-level) task: training steps of `train.batch_size` examples after
+/// `--warmup` steps, then an evaluation pass; examples/s for both.
+fn bench_batches<T: Task>(args: &BenchArgs, resolved: &crate::config::Resolved) -> Result<ExitCode> {
+    let cfg = &resolved.config;
+    let backbone = Backbone::build(cfg)?;
+    let task = T::build(cfg, &backbone, T::training_labels(cfg)?)?;
+    let Some(train_path) = &cfg.data.train else {
+        bail!("`data.train` is not set")
+    };
+    let batch = cfg.batch_size();
+    let need = (args.warmup + args.train_docs) * batch;
+    let (train, _) = task.read_split(&backbone, train_path, Some(need))?;
+    if train.len() < need {
+        bail!(
+            "{} has {} examples; (--warmup + --train-docs) × batch size {batch} asks for {need}",
+            train_path.display(),
+            train.len()
+        );
+    }
+    let dev_path = cfg.data.dev.as_ref().unwrap_or(train_path);
+    let (dev, _) = task.read_split(&backbone, dev_path, Some(args.eval_docs * batch))?;
+    let mut optim = OptimizerSet::with_grouping(
+        &backbone.params,
+        &cfg.optim,
+        args.warmup + args.train_docs,
+        backbone.stack.aggregator_in_encoder_group(),
+    )?;
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(cfg.seed);
+    let batches: Vec<Vec<usize>> = (0..args.warmup + args.train_docs)
+        .map(|b| (b * batch..(b + 1) * batch).collect())
+        .collect();
+    let mut started = Instant::now();
+    for (i, indices) in batches.iter().enumerate() {
+        if i == args.warmup {
+            backbone.device.synchronize()?;
+            started = Instant::now();
+        }
+        let examples: Vec<&T::Example> = indices.iter().map(|&j| &train[j]).collect();
+        let loss = task.loss(&backbone, &examples, &mut rng)?;
+        let grads = loss.backward()?;
+        optim.clip_and_step(&grads)?;
+    }
+    backbone.device.synchronize()?;
+    let train_seconds = started.elapsed().as_secs_f64();
+    let trained = args.train_docs * batch;
+
+    let started = Instant::now();
+    let progress = crate::progress::Progress::hidden();
+    task.evaluate(&backbone, &dev, &mut rng, &progress)?;
+    let eval_seconds = started.elapsed().as_secs_f64();
+    let result = serde_json::json!({
+        "task": cfg.task.name(),
+        "device": cfg.device,
+        "dtype": cfg.dtype,
+        "batch_size": batch,
+        "train_examples": trained,
+        "train_examples_per_s": trained as f64 / train_seconds,
+        "ms_per_step": train_seconds * 1e3 / args.train_docs.max(1) as f64,
+        "eval_examples": dev.len(),
+        "eval_examples_per_s": dev.len() as f64 / eval_seconds,
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    match args.format {
+        BenchFormat::Json => println!("{result}"),
+        BenchFormat::Text => println!(
+            "device {} ({}), task {}, batch {batch}\n\
+             training    {:>8.1} examples/s  ({trained} examples after warm-up; {:.1} ms per step)\n\
+             evaluation  {:>8.1} examples/s  ({} examples)\n\
+             peak memory {}",
+            cfg.device,
+            cfg.dtype,
+            cfg.task.name(),
+            trained as f64 / train_seconds,
+            train_seconds * 1e3 / args.train_docs.max(1) as f64,
+            dev.len() as f64 / eval_seconds,
+            dev.len(),
+            peak_rss_mib()
+                .map(|m| format!("{m:.0} MiB resident"))
+                .unwrap_or_else(|| "n/a".into()),
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn peak_rss_mib() -> Option<f64> {

@@ -16,11 +16,17 @@ use reprobe_metrics::MetricSet;
 use super::score::{score_files, text_report, JsonReport};
 use crate::fsutil;
 use crate::progress::Progress;
-use crate::train::data::{is_jsonlines, load_split, to_word_clusters};
-use crate::train::evaluate::evaluate;
-use crate::train::load::load_trained;
+use crate::tasks::coref::data::{is_jsonlines, load_split, to_word_clusters};
+use crate::tasks::coref::evaluate::evaluate;
+use crate::tasks::coref::CorefTask;
+use crate::config::TaskKind;
+use crate::train::load::{load_config, load_trained};
 
-/// Evaluate a trained model on a file with the official CoNLL-2012 metrics.
+/// Evaluate a trained model on a file with the official CoNLL-2012 metrics (or the task's own metric).
+///
+/// For a NER run FILE is a column file or `*_gold_conll`: entity P/R/F1 (micro and per type) and the
+/// token-level F1, predictions as a column file. For a classification run FILE is a GLUE TSV: accuracy,
+/// F1, per-label scores, predictions as JSON lines.
 ///
 /// RUN_OR_CHECKPOINT is a run folder (its best checkpoint is used) or a checkpoint folder. FILE is a
 /// CoNLL-2012 file (prepared on the fly with the run's tokenizer) or prepared jsonlines. For a CoNLL file,
@@ -64,7 +70,20 @@ fn split_name(path: &Path) -> String {
 
 /// Runs `reprobe evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
-    let trained = load_trained(&args.run_or_checkpoint, args.device.as_deref())?;
+    let (resolved, _, _) = load_config(&args.run_or_checkpoint, args.device.as_deref())?;
+    if resolved.config.task != TaskKind::Coref {
+        let split = args.split.clone().unwrap_or_else(|| split_name(&args.data));
+        super::sentence_tasks::evaluate(
+            resolved.config.task,
+            &args.run_or_checkpoint,
+            &args.data,
+            &split,
+            args.out.as_deref(),
+            args.device.as_deref(),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let trained = load_trained::<CorefTask>(&args.run_or_checkpoint, args.device.as_deref())?;
     let split = args.split.clone().unwrap_or_else(|| split_name(&args.data));
     let out = args
         .out
@@ -72,7 +91,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| trained.run_dir.join("eval").join(&split));
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let data_cfg = &trained.resolved.config.data;
-    let docs = load_split(&args.data, &trained.model.tokenizer, data_cfg, None)?.docs;
+    let docs = load_split(&args.data, &trained.backbone.tokenizer, data_cfg, None)?.docs;
     println!(
         "evaluating {} on {} documents of {}",
         trained.checkpoint.display(),
@@ -80,7 +99,14 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
         args.data.display()
     );
     let bar = Progress::new(docs.len(), "evaluate");
-    let eval = evaluate(&trained.model, &docs, MetricSet::all(), None, &bar)?;
+    let eval = evaluate(
+        &trained.task,
+        &trained.backbone,
+        &docs,
+        MetricSet::all(),
+        None,
+        &bar,
+    )?;
     bar.finish();
 
     let (totals, dropped) = if is_jsonlines(&args.data) {

@@ -6,10 +6,12 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod embed;
 mod evaluate;
+pub mod export;
 mod predict;
 mod prepare;
 mod report;
 pub mod score;
+mod sentence_tasks;
 mod sweep;
 mod train;
 
@@ -35,6 +37,8 @@ pub enum Command {
     Score(score::ScoreArgs),
     /// Tables (mean ± std) and plots over sweeps or runs.
     Report(report::ReportArgs),
+    /// Export a trained run as a Hugging Face model folder (transformers loads it).
+    Export(export::ExportArgs),
     /// Resume a sweep, run one of its jobs, or show its state.
     Sweep(sweep::SweepArgs),
     /// Measure training and evaluation speed of a config.
@@ -52,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(args) => predict::run(args),
         Command::Score(args) => score::run(args),
         Command::Report(args) => report::run(args),
+        Command::Export(args) => export::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Embed(args) => embed::run(args).map(|()| ExitCode::SUCCESS),

@@ -16,10 +16,16 @@ use reprobe_corpus::writers::conll2012::write_with_key;
 use reprobe_corpus::{write_atomic, Cluster, PreparedDocument};
 
 use crate::progress::Progress;
-use crate::train::data::{is_jsonlines, prepare_all, to_model_document, to_word_clusters};
-use crate::train::load::load_trained;
+use crate::tasks::coref::data::{is_jsonlines, prepare_all, to_model_document, to_word_clusters};
+use crate::tasks::coref::CorefTask;
+use crate::config::TaskKind;
+use crate::train::load::{load_config, load_trained};
 
-/// Predict coreference clusters with a trained model.
+/// Predict with a trained model: coreference clusters, entities (NER) or labels (classification).
+///
+/// NER runs: a column file gives a column file of predicted tags; raw text (one sentence per line) gives
+/// JSON lines of entities with their text, type and character offsets. Classification runs: a GLUE TSV
+/// (with or without a label column) gives JSON lines with the label and its probability.
 ///
 /// INPUT is raw text (one document per file, or per blank-line-separated block with --blocks; we split
 /// sentences and words), a CoNLL-2012 file (`*_gold_conll`, `*.conll`) or prepared `*.jsonlines`. The output
@@ -74,7 +80,18 @@ fn is_conll(path: &Path) -> bool {
 
 /// Runs `reprobe predict`.
 pub fn run(args: PredictArgs) -> Result<ExitCode> {
-    let trained = load_trained(&args.run, args.device.as_deref())?;
+    let (resolved, _, _) = load_config(&args.run, args.device.as_deref())?;
+    if resolved.config.task != TaskKind::Coref {
+        super::sentence_tasks::predict(
+            resolved.config.task,
+            &args.run,
+            &args.input,
+            &args.out,
+            args.device.as_deref(),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let trained = load_trained::<CorefTask>(&args.run, args.device.as_deref())?;
     let data_cfg = &trained.resolved.config.data;
     let input = if is_jsonlines(&args.input) {
         Input::Jsonl(read_jsonlines(&args.input)?)
@@ -94,7 +111,7 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
             args.input.display()
         );
     }
-    let tokenizer = &trained.model.tokenizer;
+    let tokenizer = &trained.backbone.tokenizer;
     let prepared = match &input {
         Input::Jsonl(docs) => docs.clone(),
         Input::Conll(file) => prepare_all(&file.documents(), tokenizer, data_cfg.seg_len)?.0,
@@ -108,7 +125,9 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
     let mut dropped = 0;
     for doc in &prepared {
         let model_doc = to_model_document(doc.clone(), tokenizer, data_cfg)?;
-        let fwd = trained.model.forward(&model_doc, None, false, false)?;
+        let fwd = trained
+            .task
+            .forward(&trained.backbone, &model_doc, None, false, false)?;
         let (words, n) = to_word_clusters(doc, &fwd.output.decode()?);
         dropped += n;
         clusters_by_doc.push(words);

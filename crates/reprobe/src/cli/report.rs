@@ -39,7 +39,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| args.dirs[0].join("report"));
+        .unwrap_or_else(|| crate::run_dir::RunDir::new(&args.dirs[0]).report());
     let written = write_report(&runs, &keys, &args.metric, &out)?;
     let summary = summary_of(&runs, &keys);
     let metrics: Vec<String> = summary

@@ -12,13 +12,16 @@ use clap::{Args, ValueEnum};
 use reprobe_corpus::readers::Conll2012Reader;
 use reprobe_corpus::{Document, Span};
 use reprobe_metrics::coref::format::{perl_number, perl_percent};
-use reprobe_metrics::{pair_documents, CorefCounts, CorefEvaluator, Counts, Metric, MetricSet};
+use reprobe_metrics::{
+    pair_documents, BlancCounts, CorefCounts, CorefEvaluator, Counts, Metric, MetricSet,
+};
 use serde::Serialize;
 
 const EXAMPLES: &str = "\
 Examples:
   reprobe score key.v4_gold_conll response.conll
-  reprobe score key.v4_gold_conll response.conll --metric muc,bcub,ceafe --format json";
+  reprobe score key.v4_gold_conll response.conll --metric muc,bcub,ceafe --format json
+  reprobe score --task ner gold.conll predicted.conll --format json";
 
 /// Score a response CoNLL-2012 file against a key file with the official coreference metrics.
 ///
@@ -39,6 +42,17 @@ pub struct ScoreArgs {
     /// Output: `text` (close to the reference scorer's) or `json` (one object).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// What the files hold: `coref` (CoNLL-2012 files) or `ner` (column files, token first and IOB2 tag
+    /// last, the same sentences in both: entity-level micro and per-type P/R/F1 with tp/fp/fn).
+    #[arg(long, value_enum, default_value_t = ScoreTask::Coref)]
+    task: ScoreTask,
+}
+
+/// The tasks `reprobe score` scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScoreTask {
+    Coref,
+    Ner,
 }
 
 /// Output format of `reprobe score`.
@@ -54,6 +68,10 @@ fn parse_metrics(spec: &str) -> Result<MetricSet, String> {
 
 /// Runs `reprobe score`.
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    if args.task == ScoreTask::Ner {
+        super::sentence_tasks::score_ner(&args.key, &args.response, args.format == Format::Json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let scored = score_files(&args.key, &args.response, args.metric)?;
     for warning in &scored.warnings {
         eprintln!("warning: {warning}");
@@ -80,8 +98,8 @@ pub struct Scored {
 pub fn score_files(key: &Path, response: &Path, metrics: MetricSet) -> anyhow::Result<Scored> {
     // The two files are read in parallel: reading takes most of the time of `reprobe score`.
     let (key_docs, response_docs) = std::thread::scope(|scope| {
-        let response_docs = scope.spawn(|| read(response));
-        let key_docs = read(key);
+        let response_docs = scope.spawn(|| read(response, true));
+        let key_docs = read(key, false);
         let response_docs = response_docs
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -91,6 +109,13 @@ pub fn score_files(key: &Path, response: &Path, metrics: MetricSet) -> anyhow::R
     let response_docs = response_docs.context("cannot read the response file")?;
     let mut evaluator = CorefEvaluator::with_metrics(metrics);
     let mut warnings = Vec::new();
+    if response_docs.is_empty() {
+        warnings.push(format!(
+            "the response file {} is empty: scored as predicting nothing (every metric 0), as the \
+             reference scorer does",
+            response.display()
+        ));
+    }
     let empty: Vec<Vec<Span>> = Vec::new();
     let pairs = pair_documents(
         key_docs.into_iter().map(|d| ((d.id.clone(), d.part), d)),
@@ -127,10 +152,12 @@ pub fn score_files(key: &Path, response: &Path, metrics: MetricSet) -> anyhow::R
     })
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<Document>> {
+fn read(path: &Path, allow_empty: bool) -> anyhow::Result<Vec<Document>> {
     // The scorer needs only the last column: accept system files with fewer than the 12 gold columns.
+    // An empty (or blank) response is read as no documents; an empty key stays an error.
     Ok(Conll2012Reader::new("bc")
         .min_columns(1)
+        .allow_empty(allow_empty)
         .read(path)?
         .into_documents())
 }
@@ -237,9 +264,54 @@ impl JsonMetric {
     }
 }
 
+/// BLANC in the JSON output: recall and precision over 1 (the mean of the two sides, as the reference
+/// prints them), F1, and the link counts of each side that the reference prints on its
+/// `Coreference links:` and `Non-coreference links:` lines.
+#[derive(Debug, Serialize)]
+struct JsonBlanc {
+    recall_num: f64,
+    recall_den: f64,
+    precision_num: f64,
+    precision_den: f64,
+    recall: f64,
+    precision: f64,
+    f1: f64,
+    coref_recall_num: f64,
+    coref_recall_den: f64,
+    coref_precision_num: f64,
+    coref_precision_den: f64,
+    noncoref_recall_num: f64,
+    noncoref_recall_den: f64,
+    noncoref_precision_num: f64,
+    noncoref_precision_den: f64,
+}
+
+impl JsonBlanc {
+    fn new(blanc: &BlancCounts) -> Self {
+        let s = blanc.scores();
+        JsonBlanc {
+            recall_num: s.recall,
+            recall_den: 1.0,
+            precision_num: s.precision,
+            precision_den: 1.0,
+            recall: s.recall,
+            precision: s.precision,
+            f1: s.f1,
+            coref_recall_num: blanc.coref.recall_num,
+            coref_recall_den: blanc.coref.recall_den,
+            coref_precision_num: blanc.coref.precision_num,
+            coref_precision_den: blanc.coref.precision_den,
+            noncoref_recall_num: blanc.non_coref.recall_num,
+            noncoref_recall_den: blanc.non_coref.recall_den,
+            noncoref_precision_num: blanc.non_coref.precision_num,
+            noncoref_precision_den: blanc.non_coref.precision_den,
+        }
+    }
+}
+
 /// The JSON output: the metrics asked for, then mentions and the CoNLL F1 (0–100) when MUC, B3 and
-/// CEAFe are all there. BLANC's numerators and denominators are its recall and precision over 1, as
-/// the reference prints them; its link counts are in the text output.
+/// CEAFe are all there. BLANC's `recall_num`/`precision_num` are its recall and precision over 1, as
+/// the reference prints them, followed by the link counts of both sides (`coref_*`, `noncoref_*`).
 #[derive(Debug, Serialize)]
 pub struct JsonReport {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -251,7 +323,7 @@ pub struct JsonReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     ceafe: Option<JsonMetric>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    blanc: Option<JsonMetric>,
+    blanc: Option<JsonBlanc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lea: Option<JsonMetric>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -267,18 +339,9 @@ impl JsonReport {
                 .contains(m)
                 .then(|| JsonMetric::new(&totals.get(m).copied().unwrap_or_default()))
         };
-        let blanc = metrics.contains(Metric::Blanc).then(|| {
-            let s = totals.blanc.unwrap_or_default().scores();
-            JsonMetric {
-                recall_num: s.recall,
-                recall_den: 1.0,
-                precision_num: s.precision,
-                precision_den: 1.0,
-                recall: s.recall,
-                precision: s.precision,
-                f1: s.f1,
-            }
-        });
+        let blanc = metrics
+            .contains(Metric::Blanc)
+            .then(|| JsonBlanc::new(&totals.blanc.unwrap_or_default()));
         let conll = metrics.has_conll();
         JsonReport {
             muc: metric(Metric::Muc),

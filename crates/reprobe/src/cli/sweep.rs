@@ -9,7 +9,8 @@ use clap::{Args, Subcommand};
 use super::train::{launch, Launcher};
 use crate::config::overrides::parse_override;
 use crate::config::resolve_table;
-use crate::sweep::runner::{EXIT_JOB_BUSY, RESULT_FILE};
+use crate::run_dir::RunDir;
+use crate::sweep::runner::EXIT_JOB_BUSY;
 use crate::sweep::Sweep;
 use crate::train::fit::{fit, RunBusy};
 
@@ -75,7 +76,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 );
             }
             let job_dir = sweep.job_dir(&dir, index);
-            let config_path = job_dir.join("config.toml");
+            let config_path = RunDir::new(&job_dir).config();
             let text = std::fs::read_to_string(&config_path)
                 .with_context(|| format!("cannot read {}", config_path.display()))?;
             let mut table: toml::Table = text
@@ -102,7 +103,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             let sweep = Sweep::load(&dir)?;
             let mut done = 0;
             for (i, job) in sweep.jobs.iter().enumerate() {
-                let finished = sweep.job_dir(&dir, i).join(RESULT_FILE).exists();
+                let finished = RunDir::new(sweep.job_dir(&dir, i)).is_finished();
                 done += usize::from(finished);
                 let state = if finished {
                     "done".to_string()

@@ -166,7 +166,7 @@ pub fn launch(
 ) -> Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the reprobe executable")?;
     if launcher == Launcher::Slurm {
-        let first_job = sweep.job_dir(dir, 0).join("config.toml");
+        let first_job = crate::run_dir::RunDir::new(sweep.job_dir(dir, 0)).config();
         let cfg = crate::config::resolve_table(
             std::fs::read_to_string(&first_job)
                 .with_context(|| format!("cannot read {}", first_job.display()))?

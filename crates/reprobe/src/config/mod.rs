@@ -11,7 +11,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use toml::{Table, Value};
 
-pub use schema::RunConfig;
+pub use schema::{
+    ClassifierHeadConfig, HeadConfig, RunConfig, TaggingHeadConfig, TaskKind,
+};
 
 use load::{apply_overrides, deserialize_config, load_toml_chain, set_path};
 use overrides::Override;
@@ -77,7 +79,7 @@ pub fn config_sweeps(path: &Path, given: &[Override]) -> Result<Vec<Override>> {
                 "{key}={}",
                 values
                     .iter()
-                    .map(crate::sweep::display_value)
+                    .map(overrides::display_value)
                     .collect::<Vec<_>>()
                     .join(",")
             ),
@@ -94,12 +96,45 @@ pub fn resolve_table(mut table: Table, origin: &str, overrides: &[Override]) -> 
     apply_variant(&mut table, origin)?;
     apply_compat_preset(&mut table);
     fill_encoder_order(&mut table);
-    let config: RunConfig = deserialize_config(table, origin, overrides)?;
+    let head = table.remove("head");
+    let mut config: RunConfig = deserialize_config(table, origin, overrides)?;
+    config.head = deserialize_head(config.task, head, origin, overrides)?;
     validate(&config).with_context(|| format!("invalid config ({origin})"))?;
     let config = absolutize_paths(config)?;
     // Render the typed config back: every default filled in, so a run folder's config.toml says everything.
     let table = Table::try_from(&config).context("cannot render the resolved config as TOML")?;
     Ok(Resolved { config, table })
+}
+
+/// `[head]` read as the head of `task`, its keys reported as `head.<key>`.
+fn deserialize_head(
+    task: TaskKind,
+    head: Option<Value>,
+    origin: &str,
+    overrides: &[Override],
+) -> Result<HeadConfig> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct HeadOnly<T> {
+        #[serde(default)]
+        head: T,
+    }
+    fn read<T: serde::de::DeserializeOwned + Default>(
+        head: Option<Value>,
+        origin: &str,
+        overrides: &[Override],
+    ) -> Result<T> {
+        let mut table = Table::new();
+        if let Some(head) = head {
+            table.insert("head".into(), head);
+        }
+        Ok(deserialize_config::<HeadOnly<T>>(table, origin, overrides)?.head)
+    }
+    Ok(match task {
+        TaskKind::Coref => HeadConfig::Coref(read(head, origin, overrides)?),
+        TaskKind::Ner => HeadConfig::Tagging(read(head, origin, overrides)?),
+        TaskKind::PairClassification => HeadConfig::Classifier(read(head, origin, overrides)?),
+    })
 }
 
 /// `variant = "name"` merges the table `[variants.name]` into the config (a named group of settings, e.g.
@@ -140,6 +175,13 @@ fn apply_compat_preset(table: &mut Table) {
     if table.get("compat").and_then(Value::as_str) != Some("reference") {
         return;
     }
+    if table
+        .get("task")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t != "coref")
+    {
+        return;
+    }
     let defaults: [(&[&str], Value); 3] = [
         (&["head", "pad_top_spans"], Value::Boolean(true)),
         (&["head", "gold_crop"], Value::String("index_sliced".into())),
@@ -168,7 +210,33 @@ fn fill_encoder_order(table: &mut Table) {
 }
 
 fn validate(cfg: &RunConfig) -> Result<()> {
-    cfg.head.validate()?;
+    match &cfg.head {
+        HeadConfig::Coref(head) => {
+            head.validate()?;
+            if cfg.data.genres.len() > head.num_genres {
+                anyhow::bail!(
+                    "`data.genres` has {} genres but `head.num_genres` = {}",
+                    cfg.data.genres.len(),
+                    head.num_genres
+                );
+            }
+            if cfg.train.batch_size.is_some_and(|b| b != 1) {
+                anyhow::bail!(
+                    "`train.batch_size` = {}: coreference trains one document per step; leave it unset",
+                    cfg.train.batch_size.unwrap_or(1)
+                );
+            }
+        }
+        HeadConfig::Tagging(TaggingHeadConfig { dropout })
+        | HeadConfig::Classifier(ClassifierHeadConfig { dropout, .. }) => {
+            if !(0.0..1.0).contains(dropout) {
+                anyhow::bail!("`head.dropout` = {dropout} must be in [0, 1)");
+            }
+            if cfg.train.batch_size == Some(0) {
+                anyhow::bail!("`train.batch_size` must be at least 1");
+            }
+        }
+    }
     cfg.optim.validate()?;
     cfg.stack_config().order()?;
     if cfg.data.seg_len < 3 {
@@ -182,13 +250,6 @@ fn validate(cfg: &RunConfig) -> Result<()> {
             "`data.genre_fallback` = {:?} is not in `data.genres` = {:?}",
             cfg.data.genre_fallback,
             cfg.data.genres
-        );
-    }
-    if cfg.data.genres.len() > cfg.head.num_genres {
-        anyhow::bail!(
-            "`data.genres` has {} genres but `head.num_genres` = {}",
-            cfg.data.genres.len(),
-            cfg.head.num_genres
         );
     }
     if cfg.train.max_epochs == 0 {

@@ -295,6 +295,14 @@ fn scalar(word: &str) -> Value {
     }
 }
 
+/// A value as a user would write it on the command line.
+pub fn display_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

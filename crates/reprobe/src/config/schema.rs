@@ -3,6 +3,7 @@
 //! [`super::load::deserialize_config`].
 //!
 //! ```toml
+//! task = "coref"               # or "ner", "pair_classification"
 //! name = "ontogum_minilm"        # runs/<name>/<timestamp>/
 //! seed = 11
 //! device = "cpu"                 # or "cuda:0"
@@ -11,7 +12,7 @@
 //! [data]     train/dev/test files (CoNLL-2012 or prepared jsonlines), tokenizer, seg_len, genres
 //! [encoders.<id>]  checkpoint, freeze, truncate, config, vocab_size   (SPEC §2.1)
 //! [aggregate]      kind = "mean" | "sum" | "concat" | "attention" + options (SPEC §2.3)
-//! [head]           the coref-hoi options (SPEC §3.9)
+//! [head]           the task head: coref-hoi options (SPEC §3.9), or dropout (and pooler) for ner / pair_classification
 //! [optim]          learning rates, eps, weight decay, warm-up, clipping (SPEC §3.6)
 //! [train]          epochs, early stopping, test evaluation
 //! [cache]          the frozen-feature cache
@@ -31,7 +32,6 @@ use reprobe_models::encoders::stack::{EncoderConfig, StackConfig};
 use reprobe_models::heads::coref::CorefConfig;
 use reprobe_models::optim::OptimConfig;
 
-use crate::sweep::slurm::SlurmConfig;
 
 /// Genres in coref-hoi's order: the index is the genre id of the genre embedding (unknown document ids
 /// get `data.genre_fallback`, by default `bc`, i.e. id 0).
@@ -41,6 +41,10 @@ pub const COREF_HOI_GENRES: [&str; 7] = ["bc", "bn", "mz", "nw", "pt", "tc", "wb
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
+    /// What is trained: `coref` (the default), `ner` (token classification, IOB2) or
+    /// `pair_classification` (sentence or sentence-pair classification, e.g. MRPC).
+    #[serde(default, skip_serializing_if = "TaskKind::is_coref")]
+    pub task: TaskKind,
     /// The run's name: the folder `runs/<name>/` and the sweep folder name. Default `run`.
     #[serde(default = "default_name")]
     pub name: String,
@@ -92,9 +96,11 @@ pub struct RunConfig {
     /// The frozen-feature cache.
     #[serde(default)]
     pub cache: CacheConfig,
-    /// The coref-hoi head (SPEC §3.9).
-    #[serde(default)]
-    pub head: CorefConfig,
+    /// The task's head: the coref-hoi options (SPEC §3.9) for `coref`, [`TaggingHeadConfig`] for `ner`,
+    /// [`ClassifierHeadConfig`] for `pair_classification`. Read by [`super::resolve_table`] once the task
+    /// is known.
+    #[serde(skip_deserializing)]
+    pub head: HeadConfig,
     /// The optimisers (SPEC §3.6).
     #[serde(default)]
     pub optim: OptimConfig,
@@ -148,6 +154,88 @@ impl Default for DataConfig {
     }
 }
 
+/// The task a run trains.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Coreference resolution with the coref-hoi head, one document per step.
+    #[default]
+    Coref,
+    /// Named-entity recognition as token classification (IOB2 tags).
+    Ner,
+    /// Classification of a sentence or a sentence pair from its `[CLS]` embedding (MRPC).
+    PairClassification,
+}
+
+impl TaskKind {
+    /// Whether this is the default task (`task` is then left out of a rendered config).
+    pub fn is_coref(&self) -> bool {
+        *self == TaskKind::Coref
+    }
+
+    /// The name as written in configs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskKind::Coref => "coref",
+            TaskKind::Ner => "ner",
+            TaskKind::PairClassification => "pair_classification",
+        }
+    }
+}
+
+/// `[head]`, whose keys depend on the task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum HeadConfig {
+    /// The coref-hoi head.
+    Coref(CorefConfig),
+    /// The token-classification head of `ner`.
+    Tagging(TaggingHeadConfig),
+    /// The `[CLS]` classifier of `pair_classification`.
+    Classifier(ClassifierHeadConfig),
+}
+
+impl Default for HeadConfig {
+    fn default() -> Self {
+        HeadConfig::Coref(CorefConfig::default())
+    }
+}
+
+/// `[head]` of `task = "ner"`: dropout → linear over the aggregated embeddings (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaggingHeadConfig {
+    /// Dropout before the classifier. Default 0.1.
+    pub dropout: f64,
+}
+
+impl Default for TaggingHeadConfig {
+    fn default() -> Self {
+        TaggingHeadConfig { dropout: 0.1 }
+    }
+}
+
+/// `[head]` of `task = "pair_classification"`: the `[CLS]` embedding → pooler → dropout → linear, as
+/// Hugging Face's `BertForSequenceClassification`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassifierHeadConfig {
+    /// Dropout before the classifier. Default 0.1.
+    pub dropout: f64,
+    /// Pass `[CLS]` through a pooler (dense + tanh), initialised from the first encoder's checkpoint when
+    /// it has one. Default true.
+    pub pooler: bool,
+}
+
+impl Default for ClassifierHeadConfig {
+    fn default() -> Self {
+        ClassifierHeadConfig {
+            dropout: 0.1,
+            pooler: true,
+        }
+    }
+}
+
 /// `[train]`: epochs, early stopping and what is evaluated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -169,6 +257,10 @@ pub struct TrainConfig {
     pub crop_at_eval: Option<bool>,
     /// Keep a copy of the weights of every epoch's end besides `best` and `last`. Default false.
     pub keep_every_epoch: bool,
+    /// Examples per optimiser step of the sentence-level tasks (`ner`, `pair_classification`), padded to
+    /// the longest of the batch. Coreference trains one document per step and refuses any other value.
+    /// Default: 32 (sentence tasks), 1 (coref).
+    pub batch_size: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -181,6 +273,7 @@ impl Default for TrainConfig {
             eval_test: false,
             crop_at_eval: None,
             keep_every_epoch: false,
+            batch_size: None,
         }
     }
 }
@@ -222,10 +315,50 @@ impl RunConfig {
         }
     }
 
+    /// The coref-hoi head's options, or an error naming the task when it is not `coref`.
+    pub fn coref_head(&self) -> anyhow::Result<&CorefConfig> {
+        match &self.head {
+            HeadConfig::Coref(c) => Ok(c),
+            _ => anyhow::bail!(
+                "this needs a coreference run; the config's task is `{}`",
+                self.task.name()
+            ),
+        }
+    }
+
+    /// Examples per training step.
+    pub fn batch_size(&self) -> usize {
+        match self.task {
+            TaskKind::Coref => 1,
+            _ => self.train.batch_size.unwrap_or(32),
+        }
+    }
+
     /// Whether long evaluation documents are cropped (SPEC §9.2).
     pub fn crop_at_eval(&self) -> bool {
         self.train
             .crop_at_eval
             .unwrap_or(self.compat == CompatPreset::Reference)
     }
+}
+
+/// The `[slurm]` table of a config.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlurmConfig {
+    /// `--partition`; none = the cluster default.
+    pub partition: Option<String>,
+    /// `--time` limit per job, e.g. `"24:00:00"`.
+    pub time: Option<String>,
+    /// GPUs per job (`--gres=gpu:N`); 0 = none.
+    pub gpus: u32,
+    /// `--cpus-per-task`.
+    pub cpus_per_task: Option<u32>,
+    /// `--mem`, e.g. `"32G"`.
+    pub mem: Option<String>,
+    /// At most this many array tasks at once (`--array=...%N`).
+    pub max_parallel: Option<u32>,
+    /// Extra lines put verbatim after the generated `#SBATCH` lines (e.g. `"#SBATCH --account=nlp"` or
+    /// `"module load cuda"`).
+    pub extra: Vec<String>,
 }

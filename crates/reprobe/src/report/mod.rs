@@ -11,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use crate::config::load::get_path;
 use crate::fsutil;
 use crate::sweep::summary::{summarize, RunResult, Summary};
-use crate::sweep::{display_value, is_seed_key, runner::RESULT_FILE, Sweep, SWEEP_FILE};
+use crate::run_dir::{RunDir, RESULT_FILE};
+use crate::sweep::{display_value, is_seed_key, Sweep, SWEEP_FILE};
 
 /// Metric columns shown first in tables, in this order.
 pub const PREFERRED_METRICS: &[&str] = &[
@@ -56,7 +57,7 @@ pub fn load_runs(dirs: &[PathBuf]) -> Result<(Vec<RunRecord>, Vec<String>)> {
             for (i, job) in sweep.jobs.iter().enumerate() {
                 runs.push(load_run(&sweep.job_dir(dir, i), job.assignment.clone())?);
             }
-        } else if dir.join("config.toml").exists() {
+        } else if RunDir::new(dir).has_config() {
             runs.push(load_run(dir, vec![])?);
         } else {
             bail!(
@@ -69,13 +70,14 @@ pub fn load_runs(dirs: &[PathBuf]) -> Result<(Vec<RunRecord>, Vec<String>)> {
 }
 
 fn load_run(dir: &Path, assignment: Vec<(String, String)>) -> Result<RunRecord> {
-    let config_path = dir.join("config.toml");
+    let run = RunDir::new(dir);
+    let config_path = run.config();
     let text = std::fs::read_to_string(&config_path)
         .with_context(|| format!("cannot read {}", config_path.display()))?;
     let config: toml::Table = text
         .parse()
         .with_context(|| format!("{} is not valid TOML", config_path.display()))?;
-    let result_path = dir.join(RESULT_FILE);
+    let result_path = run.result();
     let result = if result_path.exists() {
         Some(numeric(&fsutil::read_json::<serde_json::Value>(
             &result_path,
@@ -83,7 +85,7 @@ fn load_run(dir: &Path, assignment: Vec<(String, String)>) -> Result<RunRecord> 
     } else {
         None
     };
-    let metrics_path = dir.join("metrics.jsonl");
+    let metrics_path = run.metrics();
     let mut epochs = Vec::new();
     if metrics_path.exists() {
         let text = std::fs::read_to_string(&metrics_path)
@@ -209,12 +211,12 @@ mod tests {
                 let w = 0.5 + 0.05 * epoch as f64;
                 let line = serde_json::json!({"epoch": epoch, "val/f1": f1, "train/loss": 10.0 / epoch as f64,
                     "attention/target": w, "attention/mrpc": 1.0 - w});
-                crate::fsutil::append_jsonl(&jd.join("metrics.jsonl"), &line).unwrap();
+                crate::fsutil::append_jsonl(&RunDir::new(&jd).metrics(), &line).unwrap();
             }
             if i != 5 {
                 let f1 = 0.5 + 0.01 * t + 0.002 * seed;
                 crate::fsutil::write_json_atomic(
-                    &jd.join(RESULT_FILE),
+                    &RunDir::new(&jd).result(),
                     &serde_json::json!({"val/f1": f1, "best_epoch": 4, "stopped": "max_epochs"}),
                 )
                 .unwrap();

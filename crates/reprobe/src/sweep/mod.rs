@@ -20,6 +20,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use toml::Value;
 
+pub use crate::config::overrides::display_value;
 use crate::config::overrides::{Override, OverrideAction};
 use crate::fsutil;
 
@@ -172,14 +173,6 @@ pub fn expand(overrides: &[Override]) -> Result<Vec<ExpandedJob>> {
     Ok(jobs)
 }
 
-/// A value as a user would write it on the command line.
-pub fn display_value(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Writes the initial sweep state and job folders (each with its resolved `config.toml`).
 pub fn create(
     dir: &Path,
@@ -202,7 +195,7 @@ pub fn create(
         let path = dir.join(&job_dir);
         std::fs::create_dir_all(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
-        fsutil::write_atomic(&path.join("config.toml"), config_text.as_bytes())?;
+        fsutil::write_atomic(&crate::run_dir::RunDir::new(&path).config(), config_text.as_bytes())?;
         list.push(Job {
             index,
             dir: job_dir,

@@ -14,15 +14,13 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{JobState, Sweep};
+use crate::run_dir::RunDir;
 
 /// Exit code of `run-job` when another process holds the job's lock.
 pub const EXIT_JOB_BUSY: i32 = 75;
 
 /// A job process's standard output and error, in its folder.
 pub const JOB_OUTPUT_FILE: &str = "output.txt";
-
-/// File whose existence marks a finished run.
-pub const RESULT_FILE: &str = "result.json";
 
 /// How to run jobs locally.
 #[derive(Debug, Clone)]
@@ -64,7 +62,7 @@ impl LocalRunner {
         let mut report = RunReport::default();
         let mut queue = VecDeque::new();
         for i in 0..sweep.jobs.len() {
-            if sweep.job_dir(dir, i).join(RESULT_FILE).exists() {
+            if RunDir::new(sweep.job_dir(dir, i)).is_finished() {
                 sweep.jobs[i].state = JobState::Done;
                 report.already_done += 1;
             } else {
@@ -119,7 +117,7 @@ impl LocalRunner {
                             free_devices.push(d);
                         }
                         let j = &mut sweep.jobs[job.index];
-                        let done = dir.join(&j.dir).join(RESULT_FILE).exists();
+                        let done = RunDir::new(dir.join(&j.dir)).is_finished();
                         if done {
                             j.state = JobState::Done;
                             j.error = None;
@@ -215,24 +213,6 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Takes the exclusive lock of a job folder for this process; `Ok(None)` when another process holds it.
-pub fn lock_job(job_dir: &Path) -> Result<Option<std::fs::File>> {
-    let path = job_dir.join(".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot lock {}", path.display()))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,16 +277,5 @@ mod tests {
             .jobs
             .iter()
             .all(|j| j.state == JobState::Done));
-    }
-
-    #[test]
-    fn a_held_lock_is_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = lock_job(dir.path()).unwrap();
-        assert!(first.is_some());
-        // A second handle in the same process conflicts too (flock semantics per open file description).
-        assert!(lock_job(dir.path()).unwrap().is_none());
-        drop(first);
-        assert!(lock_job(dir.path()).unwrap().is_some());
     }
 }

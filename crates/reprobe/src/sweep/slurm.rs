@@ -4,31 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 
-use super::{runner::RESULT_FILE, Sweep};
+use super::Sweep;
+use crate::config::schema::SlurmConfig;
 use crate::fsutil;
-
-/// The `[slurm]` table of a config.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SlurmConfig {
-    /// `--partition`; none = the cluster default.
-    pub partition: Option<String>,
-    /// `--time` limit per job, e.g. `"24:00:00"`.
-    pub time: Option<String>,
-    /// GPUs per job (`--gres=gpu:N`); 0 = none.
-    pub gpus: u32,
-    /// `--cpus-per-task`.
-    pub cpus_per_task: Option<u32>,
-    /// `--mem`, e.g. `"32G"`.
-    pub mem: Option<String>,
-    /// At most this many array tasks at once (`--array=...%N`).
-    pub max_parallel: Option<u32>,
-    /// Extra lines put verbatim after the generated `#SBATCH` lines (e.g. `"#SBATCH --account=nlp"` or
-    /// `"module load cuda"`).
-    pub extra: Vec<String>,
-}
+use crate::run_dir::RunDir;
 
 /// Writes `DIR/slurm/submit.sh` for the jobs without a result and returns its path.
 pub fn write_script(
@@ -38,7 +18,7 @@ pub fn write_script(
     cfg: &SlurmConfig,
 ) -> Result<Option<PathBuf>> {
     let todo: Vec<usize> = (0..sweep.jobs.len())
-        .filter(|&i| !sweep.job_dir(dir, i).join(RESULT_FILE).exists())
+        .filter(|&i| !RunDir::new(sweep.job_dir(dir, i)).is_finished())
         .collect();
     if todo.is_empty() {
         return Ok(None);

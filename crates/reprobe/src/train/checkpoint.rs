@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use reprobe_models::optim::OptimizerSet;
 use reprobe_models::rng::RngState;
 
-use super::model::CorefModel;
+use super::backbone::Backbone;
+use crate::run_dir::{CHECKPOINTS_DIR, CONFIG_FILE, LABELS_FILE};
 use crate::fsutil;
 
 /// File of the weights in a checkpoint folder.
@@ -41,14 +42,22 @@ pub struct TrainState {
 #[derive(Debug, Clone)]
 pub struct Checkpoints {
     root: PathBuf,
+    labels: Option<Vec<String>>,
 }
 
 impl Checkpoints {
     /// The `checkpoints/` folder of `run_dir`.
     pub fn new(run_dir: &Path) -> Self {
         Checkpoints {
-            root: run_dir.join("checkpoints"),
+            root: run_dir.join(CHECKPOINTS_DIR),
+            labels: None,
         }
+    }
+
+    /// Every checkpoint written also holds the task's label list (`labels.json`).
+    pub fn with_labels(mut self, labels: Option<&[String]>) -> Self {
+        self.labels = labels.map(<[String]>::to_vec);
+        self
     }
 
     /// `checkpoints/<name>/`.
@@ -67,7 +76,7 @@ impl Checkpoints {
     /// Writes `checkpoints/last/`: weights, optimiser state and loop state.
     pub fn save_last(
         &self,
-        model: &CorefModel,
+        model: &Backbone,
         optim: &OptimizerSet,
         state: &TrainState,
         config_toml: &str,
@@ -76,7 +85,7 @@ impl Checkpoints {
             model.params.save(&dir.join(WEIGHTS_FILE))?;
             optim.save(dir)?;
             fsutil::write_json_atomic(&dir.join(STATE_FILE), state)?;
-            fsutil::write_atomic(&dir.join("config.toml"), config_toml.as_bytes())
+            fsutil::write_atomic(&dir.join(CONFIG_FILE), config_toml.as_bytes())
         })
     }
 
@@ -84,21 +93,21 @@ impl Checkpoints {
     pub fn save_weights(
         &self,
         name: &str,
-        model: &CorefModel,
+        model: &Backbone,
         scores: &serde_json::Value,
         config_toml: &str,
     ) -> Result<()> {
         self.save_dir(name, |dir| {
             model.params.save(&dir.join(WEIGHTS_FILE))?;
             fsutil::write_json_atomic(&dir.join("scores.json"), scores)?;
-            fsutil::write_atomic(&dir.join("config.toml"), config_toml.as_bytes())
+            fsutil::write_atomic(&dir.join(CONFIG_FILE), config_toml.as_bytes())
         })
     }
 
     /// Restores weights, optimiser and random stream from the last checkpoint; returns the loop state.
     pub fn resume(
         &self,
-        model: &CorefModel,
+        model: &Backbone,
         optim: &mut OptimizerSet,
     ) -> Result<Option<TrainState>> {
         let Some(dir) = self.last() else {
@@ -129,6 +138,9 @@ impl Checkpoints {
         std::fs::create_dir_all(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
         write(&tmp)?;
+        if let Some(labels) = &self.labels {
+            fsutil::write_json_atomic(&tmp.join(LABELS_FILE), labels)?;
+        }
         if old.exists() {
             std::fs::remove_dir_all(&old)
                 .with_context(|| format!("cannot remove {}", old.display()))?;
@@ -148,7 +160,7 @@ impl Checkpoints {
 }
 
 /// Loads the weights of a checkpoint folder (or of a run folder's best checkpoint) into `model`.
-pub fn load_weights(model: &CorefModel, dir: &Path) -> Result<()> {
+pub fn load_weights(model: &Backbone, dir: &Path) -> Result<()> {
     let path = dir.join(WEIGHTS_FILE);
     if !path.exists() {
         bail!(

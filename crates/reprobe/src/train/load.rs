@@ -3,15 +3,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use super::backbone::Backbone;
 use super::checkpoint::{load_weights, WEIGHTS_FILE};
-use super::model::CorefModel;
 use crate::config::overrides::parse_override;
 use crate::config::{load::apply_overrides, resolve_table, Resolved};
+use crate::fsutil;
+use crate::run_dir::{RunDir, CONFIG_FILE, LABELS_FILE};
+use crate::tasks::Task;
 
 /// A model with trained weights and the config it was trained with.
-pub struct TrainedModel {
-    /// The model, weights loaded.
-    pub model: CorefModel,
+pub struct TrainedModel<T> {
+    /// The encoders and aggregator, weights loaded.
+    pub backbone: Backbone,
+    /// The task with its head, weights loaded.
+    pub task: T,
     /// The run's resolved config.
     pub resolved: Resolved,
     /// The checkpoint folder the weights came from.
@@ -32,7 +37,7 @@ pub fn find_checkpoint(path: &Path) -> Result<(PathBuf, PathBuf)> {
             .unwrap_or_else(|| path.to_path_buf());
         return Ok((path.to_path_buf(), run_dir));
     }
-    let best = path.join("checkpoints").join("best");
+    let best = RunDir::new(path).best_checkpoint();
     if best.join(WEIGHTS_FILE).exists() {
         return Ok((best, path.to_path_buf()));
     }
@@ -42,10 +47,10 @@ pub fn find_checkpoint(path: &Path) -> Result<(PathBuf, PathBuf)> {
     )
 }
 
-/// Builds the model of a run or checkpoint folder and loads its weights; `device` overrides the device.
-pub fn load_trained(path: &Path, device: Option<&str>) -> Result<TrainedModel> {
+/// The resolved config of a run or checkpoint folder (`device` overrides the device), with the folders.
+pub fn load_config(path: &Path, device: Option<&str>) -> Result<(Resolved, PathBuf, PathBuf)> {
     let (checkpoint, run_dir) = find_checkpoint(path)?;
-    let config_path = checkpoint.join("config.toml");
+    let config_path = checkpoint.join(CONFIG_FILE);
     let text = std::fs::read_to_string(&config_path)
         .with_context(|| format!("cannot read {}", config_path.display()))?;
     let mut table: toml::Table = text
@@ -57,10 +62,24 @@ pub fn load_trained(path: &Path, device: Option<&str>) -> Result<TrainedModel> {
     };
     apply_overrides(&mut table, &overrides)?;
     let resolved = resolve_table(table, &config_path.display().to_string(), &overrides)?;
-    let model = CorefModel::build(&resolved.config)?;
-    load_weights(&model, &checkpoint)?;
+    Ok((resolved, checkpoint, run_dir))
+}
+
+/// Builds the model of a run or checkpoint folder for task `T` and loads its weights (and labels).
+pub fn load_trained<T: Task>(path: &Path, device: Option<&str>) -> Result<TrainedModel<T>> {
+    let (resolved, checkpoint, run_dir) = load_config(path, device)?;
+    let labels_path = checkpoint.join(LABELS_FILE);
+    let labels: Option<Vec<String>> = if labels_path.exists() {
+        Some(fsutil::read_json(&labels_path)?)
+    } else {
+        None
+    };
+    let backbone = Backbone::build(&resolved.config)?;
+    let task = T::build(&resolved.config, &backbone, labels)?;
+    load_weights(&backbone, &checkpoint)?;
     Ok(TrainedModel {
-        model,
+        backbone,
+        task,
         resolved,
         checkpoint,
         run_dir,

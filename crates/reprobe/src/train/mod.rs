@@ -1,7 +1,6 @@
-//! Training and evaluating a coreference model: data → model → loop → checkpoints → scores.
+//! Training any task: the shared backbone (tokenizer, encoder stack, parameters), the one training loop,
+//! checkpoints, and loading a trained model back.
+pub mod backbone;
 pub mod checkpoint;
-pub mod data;
-pub mod evaluate;
 pub mod fit;
 pub mod load;
-pub mod model;

@@ -1,7 +1,8 @@
 //! Losses of the antecedent scores and the optional mention loss (SPEC §3.4).
-use candle_core::{DType, Tensor, D};
+use candle_core::{DType, Tensor};
 
 use super::config::{CorefConfig, LossType};
+use crate::heads::layers::log_sum_exp;
 use crate::Result;
 
 /// The gold antecedents of each top span: column 0 is the dummy, column `a + 1` is true when antecedent
@@ -25,16 +26,6 @@ pub fn gold_antecedents(
         gold[start] = !any;
     }
     gold
-}
-
-/// `log Σ exp` over the last dimension, the max shifted out as a detached constant (exact gradient).
-///
-/// # Shapes
-/// - `xs`: `[K, M]`; output: `[K]`
-fn log_sum_exp(xs: &Tensor) -> Result<Tensor> {
-    let max = xs.max_keepdim(D::Minus1)?.detach(); // [K, 1]
-    let sum = xs.broadcast_sub(&max)?.exp()?.sum_keepdim(D::Minus1)?; // [K, 1]
-    Ok(sum.log()?.add(&max)?.squeeze(1)?)
 }
 
 /// The marginalized loss `Σ_i [logsumexp(s_i) − logsumexp(s_i + log gold_i)]` (SPEC §3.4).

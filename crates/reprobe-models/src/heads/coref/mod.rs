@@ -47,12 +47,12 @@ pub use config::{CorefConfig, GoldCrop, LossType};
 pub use crop::{crop_document, CroppedDocument};
 
 use crate::dropout::Dropout;
+use crate::heads::layers::{Ffnn, Linear};
 use crate::params::{Init, ParamStore};
 use crate::{Error, Result};
-use scoring::{Ffnn, Linear};
 
-/// Prefix of every parameter name of the head in the [`ParamStore`].
-pub const PARAM_PREFIX: &str = "head.";
+/// Prefix of every parameter name of the head in the [`ParamStore`] (`head.`, as every head).
+pub const PARAM_PREFIX: &str = super::PARAM_PREFIX;
 
 /// The per-subtoken inputs of one document besides its embeddings (plain data, no corpus types).
 ///
@@ -299,24 +299,24 @@ impl CorefHead {
         let hidden = vec![cfg.ffnn_size; cfg.ffnn_depth];
         let mention_token_attn = cfg
             .model_heads
-            .then(|| Linear::new(params, "mention_token_attn", hidden_size, 1))
+            .then(|| Linear::new(params, &param("mention_token_attn"), hidden_size, 1))
             .transpose()?;
-        let span_emb_score_ffnn = Ffnn::new(params, "span_emb_score_ffnn", g, &hidden, 1)?;
+        let span_emb_score_ffnn = Ffnn::new(params, &param("span_emb_score_ffnn"), g, &hidden, 1)?;
         let span_width_score_ffnn = cfg
             .use_width_prior
-            .then(|| Ffnn::new(params, "span_width_score_ffnn", f, &hidden, 1))
+            .then(|| Ffnn::new(params, &param("span_width_score_ffnn"), f, &hidden, 1))
             .transpose()?;
-        let coarse_bilinear = Linear::new(params, "coarse_bilinear", g, g)?;
+        let coarse_bilinear = Linear::new(params, &param("coarse_bilinear"), g, g)?;
         let antecedent_distance_score_ffnn = cfg
             .use_distance_prior
-            .then(|| Linear::new(params, "antecedent_distance_score_ffnn", f, 1))
+            .then(|| Linear::new(params, &param("antecedent_distance_score_ffnn"), f, 1))
             .transpose()?;
         let coref_score_ffnn = cfg
             .fine_grained
             .then(|| {
                 Ffnn::new(
                     params,
-                    "coref_score_ffnn",
+                    &param("coref_score_ffnn"),
                     cfg.pair_emb_size(hidden_size),
                     &hidden,
                     1,
@@ -578,6 +578,11 @@ impl PhaseTimer {
             self.last = Some(now);
         }
     }
+}
+
+/// The full parameter name of a layer of the head: `head.{name}`.
+fn param(name: &str) -> String {
+    format!("{PARAM_PREFIX}{name}")
 }
 
 /// A `u32` index tensor on `device`.

@@ -24,162 +24,16 @@
 //!    the reference's dense attention plus unsplit first layer take 0.65 s (forward only).
 //!
 //! The big FFNNs themselves run as fused kernels on the CPU (see `fused.rs`).
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{DType, Device, Tensor};
 
 use super::buckets::bucket_distance;
 use super::fused::{self, MentionLayout, PairIndex};
-use super::{index_tensor, CorefHead, CorefInputs, PARAM_PREFIX};
-use crate::dropout::Dropout;
-use crate::params::{Init, ParamStore};
+use super::{index_tensor, CorefHead, CorefInputs};
+use crate::heads::layers::{softmax_last_dim, Ffnn};
 use crate::Result;
 
 /// Spans whose start falls in the same block of this many tokens share one attention window.
 pub const HEAD_BLOCK: usize = 16;
-
-/// A linear layer `y = x Wᵀ + b` with coref-hoi's init (weight N(0, 0.02), bias 0).
-#[derive(Debug, Clone)]
-pub(crate) struct Linear {
-    /// `[out, in]`
-    pub w: Tensor,
-    /// `[out]`
-    pub b: Tensor,
-}
-
-impl Linear {
-    /// The same weights, cut from the autograd graph (sharing storage).
-    pub fn detached(&self) -> Self {
-        Linear {
-            w: self.w.detach(),
-            b: self.b.detach(),
-        }
-    }
-
-    /// The parameters `head.{name}.weight` and `head.{name}.bias`.
-    pub fn new(params: &ParamStore, name: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
-        let w = params.get_or_init(
-            &format!("{PARAM_PREFIX}{name}.weight"),
-            (out_dim, in_dim),
-            Init::Normal(0.02),
-        )?;
-        let b = params.get_or_init(&format!("{PARAM_PREFIX}{name}.bias"), out_dim, Init::Zeros)?;
-        Ok(Linear { w, b })
-    }
-
-    /// # Shapes
-    /// - `x`: `[R, in]`; output: `[R, out]`
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(x.matmul(&self.w.t()?)?.broadcast_add(&self.b)?)
-    }
-
-    /// The columns of the weight that act on each consecutive input block of the given widths.
-    pub fn weight_blocks(&self, widths: &[usize]) -> Result<Vec<Tensor>> {
-        let mut blocks = Vec::with_capacity(widths.len());
-        let mut offset = 0;
-        for &width in widths {
-            let block = self.w.narrow(1, offset, width)?; // [out, width]
-                                                          // CPU gemm takes any strides; cuBLAS wants a contiguous operand.
-            let block = if self.w.device().is_cpu() {
-                block
-            } else {
-                block.contiguous()?
-            };
-            blocks.push(block);
-            offset += width;
-        }
-        Ok(blocks)
-    }
-}
-
-/// coref-hoi's `make_ffnn`: `(Linear → ReLU → Dropout) × depth → Linear`, parameters named as the
-/// `nn.Sequential` indices (`.0`, `.3`, …, `.{3·depth}`).
-#[derive(Debug, Clone)]
-pub(crate) struct Ffnn {
-    /// The hidden layers (at least one).
-    pub hidden: Vec<Linear>,
-    /// The output layer.
-    pub out: Linear,
-}
-
-impl Ffnn {
-    /// Parameters `head.{name}.{3i}.{weight,bias}`.
-    pub fn new(
-        params: &ParamStore,
-        name: &str,
-        in_dim: usize,
-        hidden_sizes: &[usize],
-        out_dim: usize,
-    ) -> Result<Self> {
-        let mut hidden = Vec::with_capacity(hidden_sizes.len());
-        let mut dim = in_dim;
-        for (i, &size) in hidden_sizes.iter().enumerate() {
-            hidden.push(Linear::new(
-                params,
-                &format!("{name}.{}", 3 * i),
-                dim,
-                size,
-            )?);
-            dim = size;
-        }
-        let out = Linear::new(
-            params,
-            &format!("{name}.{}", 3 * hidden_sizes.len()),
-            dim,
-            out_dim,
-        )?;
-        Ok(Ffnn { hidden, out })
-    }
-
-    /// The same weights, cut from the autograd graph (sharing storage).
-    pub fn detached(&self) -> Self {
-        Ffnn {
-            hidden: self.hidden.iter().map(Linear::detached).collect(),
-            out: self.out.detached(),
-        }
-    }
-
-    /// The first layer (the one whose weight is split by input block).
-    ///
-    /// # Panics
-    /// Never: [`Ffnn::new`] is only called with at least one hidden layer (`ffnn_depth ≥ 1` is validated).
-    pub fn first(&self) -> &Linear {
-        &self.hidden[0]
-    }
-
-    /// The whole FFNN with one output, squeezed.
-    ///
-    /// # Shapes
-    /// - `x`: `[R, in]`; output: `[R]`
-    pub fn forward_t(&self, x: &Tensor, dropout: &Dropout, train: bool) -> Result<Tensor> {
-        let pre = self.first().forward(x)?; // [R, F]
-        self.forward_from_first(&pre, dropout, train)
-    }
-
-    /// Everything after the first linear layer, given its output (bias included).
-    ///
-    /// # Shapes
-    /// - `pre`: `[R, F]`; output: `[R]`
-    pub fn forward_from_first(
-        &self,
-        pre: &Tensor,
-        dropout: &Dropout,
-        train: bool,
-    ) -> Result<Tensor> {
-        let mut x = dropout.forward_t(&pre.relu()?, train)?; // [R, F]
-        for layer in &self.hidden[1..] {
-            x = dropout.forward_t(&layer.forward(&x)?.relu()?, train)?; // [R, F]
-        }
-        Ok(self.out.forward(&x)?.squeeze(1)?) // [R]
-    }
-}
-
-/// Softmax over the last dimension with an exact gradient (the max is a detached constant, as the shift
-/// does not change the result). `−∞` entries get weight 0; every row needs one finite entry.
-pub(crate) fn softmax_last_dim(xs: &Tensor) -> Result<Tensor> {
-    let max = xs.max_keepdim(D::Minus1)?.detach();
-    let exp = xs.broadcast_sub(&max)?.exp()?;
-    let sum = exp.sum_keepdim(D::Minus1)?;
-    Ok(exp.broadcast_div(&sum)?)
-}
 
 /// For each span `(s, e)`: `Σ_{t=s..e} softmax_t(alpha[s..=e]) · values[t]` (the head-word attention of
 /// SPEC §3.3), block-wise (see the module doc): no `[S, N]` mask is ever built.
@@ -771,23 +625,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn ffnn_names_follow_the_sequential_indices() {
-        let params = ParamStore::new(crate::rng::ModelRng::new(0), DType::F32, Device::Cpu);
-        Ffnn::new(&params, "x", 4, &[5, 6], 1).unwrap();
-        let names: Vec<String> = params.all().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(
-            names,
-            [
-                "head.x.0.bias",
-                "head.x.0.weight",
-                "head.x.3.bias",
-                "head.x.3.weight",
-                "head.x.6.bias",
-                "head.x.6.weight"
-            ]
-        );
     }
 }

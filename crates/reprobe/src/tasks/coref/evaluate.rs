@@ -7,8 +7,13 @@ use anyhow::Result;
 
 use reprobe_metrics::{CorefCounts, CorefEvaluator, MetricSet};
 
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
 use super::data::ModelDocument;
-use super::model::CorefModel;
+use super::CorefTask;
+use crate::tasks::Scored;
+use crate::train::backbone::Backbone;
 
 /// What an evaluation gives.
 #[derive(Debug, Clone)]
@@ -25,10 +30,10 @@ pub struct Evaluation {
     pub cossim: BTreeMap<String, f64>,
 }
 
-impl Evaluation {
+impl Scored for Evaluation {
     /// The scores under `prefix` (`val`, `test`): `f1` is the CoNLL F1 as a fraction (the reference's
     /// `val/f1`), then each metric's F1, recall and precision, the mention scores and the loss.
-    pub fn scores(&self, prefix: &str) -> BTreeMap<String, f64> {
+    fn scores(&self, prefix: &str) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
         out.insert(format!("{prefix}/loss"), self.loss);
         if let Some(f1) = self.counts.conll_f1() {
@@ -62,7 +67,8 @@ impl Evaluation {
 /// `crop` crops long documents as in training (only for the reference's behaviour, SPEC §9.2); `offsets`
 /// gives the crop offset of each document then.
 pub fn evaluate(
-    model: &CorefModel,
+    task: &CorefTask,
+    backbone: &Backbone,
     docs: &[ModelDocument],
     metrics: MetricSet,
     crop: Option<(usize, &[usize])>,
@@ -75,7 +81,7 @@ pub fn evaluate(
     let mut cossim: BTreeMap<String, f64> = BTreeMap::new();
     for (i, doc) in docs.iter().enumerate() {
         let doc_crop = crop.map(|(max, offsets)| (max, offsets[i]));
-        let fwd = model.forward(doc, doc_crop, true, false)?;
+        let fwd = task.forward(backbone, doc, doc_crop, true, false)?;
         if let Some(loss) = &fwd.output.loss {
             loss_sum += loss.to_scalar::<f32>()? as f64;
         }
@@ -104,4 +110,21 @@ pub fn evaluate(
         attention,
         cossim,
     })
+}
+
+/// Crop offsets for evaluation documents (only used with the `crop_at_eval` compatibility option).
+pub fn eval_crop_offsets(
+    docs: &[ModelDocument],
+    max_segments: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
+    docs.iter()
+        .map(|d| {
+            if d.segments.len() > max_segments {
+                rng.random_range(0..=d.segments.len() - max_segments)
+            } else {
+                0
+            }
+        })
+        .collect()
 }

@@ -1,0 +1,61 @@
+//! Every config under `configs/` parses and validates (an unknown or mistyped key fails here, not an hour
+//! into a run), and the task configs name their task.
+use std::path::{Path, PathBuf};
+
+use reprobe::config::{resolve, HeadConfig, TaskKind};
+
+fn configs(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            configs(&path, out);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_shipped_config_resolves() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut paths = Vec::new();
+    configs(&root, &mut paths);
+    paths.sort();
+    assert!(paths.len() > 10, "found only {} configs", paths.len());
+    for path in &paths {
+        let resolved = resolve(path, &[]).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        let folder = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str())
+            .unwrap();
+        let expected = match folder {
+            "ner" => TaskKind::Ner,
+            "pair" => TaskKind::PairClassification,
+            _ => TaskKind::Coref,
+        };
+        let cfg = &resolved.config;
+        assert_eq!(cfg.task, expected, "{}", path.display());
+        let head_fits = matches!(
+            (&cfg.head, cfg.task),
+            (HeadConfig::Coref(_), TaskKind::Coref)
+                | (HeadConfig::Tagging(_), TaskKind::Ner)
+                | (HeadConfig::Classifier(_), TaskKind::PairClassification)
+        );
+        assert!(head_fits, "{}: head {:?}", path.display(), cfg.head);
+    }
+}
+
+#[test]
+fn a_coref_key_in_a_ner_head_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "task = \"ner\"\n[data]\ntrain = \"t.conll\"\n[encoders.a]\ncheckpoint = \"x\"\n[head]\nffnn_size = 3\n",
+    )
+    .unwrap();
+    let err = format!("{:#}", resolve(&path, &[]).unwrap_err());
+    assert!(err.contains("head.ffnn_size"), "{err}");
+    assert!(err.contains("dropout"), "the known keys are listed: {err}");
+}
