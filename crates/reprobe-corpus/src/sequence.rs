@@ -2,9 +2,9 @@
 //! classification source tasks (SPEC §5).
 //!
 //! ```text
-//! words + IOB2 tags ──► [CLS] subtokens [SEP] windows, label on each word's first subtoken  encode_tagged
-//! text a (+ text b) ──► [CLS] a [SEP] (b [SEP]), segment ids, HF "longest_first" truncation  encode_pair
-//! raw text          ──► words with character offsets (BERT basic split)                   split_words_with_offsets
+//! encode_tagged             words (+ tags)    ──► windows [CLS] subtokens [SEP], label on 1st subtokens
+//! encode_pair               text a (+ text b) ──► [CLS] a [SEP] (b [SEP]), segment ids, truncation
+//! split_words_with_offsets  raw text          ──► words with character offsets (BERT basic split)
 //! ```
 //!
 //! Subtokens come from [`SubwordTokenizer`], i.e. the `tokenizers` crate's normalisation, pre-tokenization
@@ -247,9 +247,11 @@ fn longest_first(len_a: usize, len_b: usize, budget: usize) -> (usize, usize) {
 }
 
 /// Encodes one text or a pair for sequence classification: `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`,
-/// truncated to at most `max_len` tokens as Hugging Face's default `truncation=True` ("longest_first",
-/// see the fast tokenizer's rule on [`longest_first`]'s doc: tokens are removed from the end of the longer
-/// text). `max_len` must be at least 2 for one text, 3 for a pair.
+/// truncated to at most `max_len` tokens as Hugging Face's default `truncation=True` with a fast tokenizer
+/// ("longest_first"): tokens are removed from the end of the longer text until both are equally long,
+/// then from both; of an odd remainder the spare token goes to the text that was longer (to `b` on a
+/// tie). The slow Python tokenizers give it to `a` instead; nothing else differs. `max_len` must be at
+/// least 2 for one text, 3 for a pair.
 pub fn encode_pair(
     text_a: &str,
     text_b: Option<&str>,
@@ -324,8 +326,11 @@ mod tests {
 
     /// A tiny uncased vocabulary folder written for the test.
     fn tiny(dir: &Path) -> SubwordTokenizer {
-        let vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nman\n##s\nun\n##able\n,\n.\nnew\nyork\n##er\na\nb\nc\nd\ne\nf\n";
-        std::fs::write(dir.join("vocab.txt"), vocab).unwrap();
+        let vocab = [
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "man", "##s", "un", "##able", ",",
+            ".", "new", "york", "##er", "a", "b", "c", "d", "e", "f",
+        ];
+        std::fs::write(dir.join("vocab.txt"), vocab.join("\n")).unwrap();
         SubwordTokenizer::from_dir(dir).unwrap()
     }
 

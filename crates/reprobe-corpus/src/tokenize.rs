@@ -290,13 +290,19 @@ impl SubwordTokenizer {
             ));
         }
         let vocab = read_vocab(vocab_path)?;
-        check_specials_in_vocab(dir, "vocab.txt", &cfg, |t| vocab.contains_key(t), || {
-            let text = std::fs::read_to_string(vocab_path).unwrap_or_default();
-            let body = text.strip_suffix('\n').unwrap_or(&text);
-            body.split('\n')
-                .filter(|l| l.strip_suffix('\r').unwrap_or(l).trim().is_empty())
-                .count()
-        })?;
+        check_specials_in_vocab(
+            dir,
+            "vocab.txt",
+            &cfg,
+            |t| vocab.contains_key(t),
+            || {
+                let text = std::fs::read_to_string(vocab_path).unwrap_or_default();
+                let body = text.strip_suffix('\n').unwrap_or(&text);
+                body.split('\n')
+                    .filter(|l| l.strip_suffix('\r').unwrap_or(l).trim().is_empty())
+                    .count()
+            },
+        )?;
         let model = WordPiece::builder()
             .vocab(vocab.into_iter().collect::<ahash::AHashMap<_, _>>())
             .unk_token(cfg.unk.clone())

@@ -59,6 +59,19 @@ fn canonical(doc: &reprobe_corpus::Document) -> String {
 /// Compares our reading of `conll` with the fixture written by `scripts/golden/prepare_scorer_entities.sh`
 /// (the official scorer v8.01's `GetCoreference`): entity and mention counts, and either the canonical
 /// string itself (`full`) or its SHA-256.
+/// The scorer's row of a document we read differently on purpose: entity ids are keyed by integer, so `(07)`
+/// and `(7)` in one cell are one entity (the reference preprocessing's reading, issue 14), where v8.01 keys them
+/// by string and sees two.
+fn deviation(scorer_row: &str) -> &str {
+    const ROWS: [(&str, &str); 1] = [(
+        "(tricky/same_cell); part 001\t6\t8\t1,1 0,2;3,3 5,6;4,4;4,4;5,7;6,6",
+        "(tricky/same_cell); part 001\t5\t8\t1,1 0,2;3,3 5,6;4,4 4,4;5,7;6,6",
+    )];
+    ROWS.iter()
+        .find(|(scorer, _)| *scorer == scorer_row)
+        .map_or(scorer_row, |(_, ours)| ours)
+}
+
 fn compare_with_scorer(conll: &std::path::Path, fixture: &str, full: bool) {
     use sha2::{Digest, Sha256};
     let fixture_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -81,7 +94,7 @@ fn compare_with_scorer(conll: &std::path::Path, fixture: &str, full: bool) {
         .collect();
     ours.sort();
     let mut count = 0;
-    for (line, (name, canon)) in expected.lines().zip(&ours) {
+    for (line, (name, canon)) in expected.lines().map(deviation).zip(&ours) {
         let cols: Vec<&str> = line.split('\t').collect();
         assert_eq!(cols[0], name, "{fixture}: document order");
         let doc = &file

@@ -13,7 +13,7 @@ use candle_core::{DType, Device, IndexOp, Tensor};
 use reprobe_models::encoders::{BertConfig, BertEncoder, BertOptions, Checkpoint, Encoder};
 use reprobe_models::export::{export_hf, ExportHead};
 use reprobe_models::heads::{
-    Head, SequenceClassificationConfig, SequenceClassificationHead, TokenClassificationConfig,
+    SequenceClassificationConfig, SequenceClassificationHead, TokenClassificationConfig,
     TokenClassificationHead,
 };
 use reprobe_models::params::ParamStore;
@@ -227,7 +227,7 @@ fn exported_models_reload_identically_and_match_transformers() {
                 classifier: token_head.classifier(),
                 id2label: token_labels.clone(),
             },
-            token_head.forward_eval(&hidden, &(), None).unwrap().logits,
+            token_head.forward_eval(&hidden, None).unwrap().logits,
         ),
         (
             "sequence",
@@ -236,7 +236,7 @@ fn exported_models_reload_identically_and_match_transformers() {
                 classifier: seq_head.classifier(),
                 id2label: seq_labels.clone(),
             },
-            seq_head.forward_eval(&hidden, &(), None).unwrap().logits,
+            seq_head.forward_eval(&hidden, None).unwrap().logits,
         ),
     ];
 

@@ -104,14 +104,14 @@ fn heads_match_torch_nn() {
         };
         let head = TokenClassificationHead::new(&cfg, h, &store).unwrap();
         load_params(&store, &golden, "token", dtype);
-        let out = head
-            .forward_t(
-                emb.as_tensor(),
-                &(),
-                Some(&golden["input.token_labels"]),
-                false,
-            )
-            .unwrap();
+        let out = Head::forward_t(
+            &head,
+            emb.as_tensor(),
+            &(),
+            Some(&golden["input.token_labels"]),
+            false,
+        )
+        .unwrap();
         check(
             &golden,
             "token",
@@ -132,14 +132,14 @@ fn heads_match_torch_nn() {
             };
             let head = SequenceClassificationHead::new(&cfg, h, &store, None).unwrap();
             load_params(&store, &golden, case, dtype);
-            let out = head
-                .forward_t(
-                    emb.as_tensor(),
-                    &(),
-                    Some(&golden["input.seq_labels"]),
-                    false,
-                )
-                .unwrap();
+            let out = Head::forward_t(
+                &head,
+                emb.as_tensor(),
+                &(),
+                Some(&golden["input.seq_labels"]),
+                false,
+            )
+            .unwrap();
             check(
                 &golden,
                 case,
@@ -172,7 +172,7 @@ fn pooler_init_gives_the_torch_numbers_too() {
         var.set(&golden[&format!("seq_pooler.{name}")]).unwrap();
     }
     let out = head
-        .forward_eval(&golden["input.embeddings"], &(), None)
+        .forward_eval(&golden["input.embeddings"], None)
         .unwrap();
     assert_close(
         "logits",

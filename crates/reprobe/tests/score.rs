@@ -324,7 +324,11 @@ fn blanc_json_has_the_link_counts_of_both_sides() {
     let response = fixtures().join("hand/tc_a_04_missing_and_false_alarm.response");
     let json = score_json(&key, &response);
     let blanc = &json["blanc"];
-    let get = |k: &str| blanc[k].as_f64().unwrap_or_else(|| panic!("{k} in {blanc}"));
+    let get = |k: &str| {
+        blanc[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{k} in {blanc}"))
+    };
     let counts: Vec<f64> = [
         "coref_recall_num",
         "coref_recall_den",
@@ -437,7 +441,10 @@ fn reference_scorer_suite_through_the_binary() {
         let printed = ["recall", "precision", "f1"].map(|k| json["blanc"][k].as_f64().unwrap());
         let suite = suite::suite_rpf(&counts, "blanc");
         assert!(
-            printed.iter().zip(&suite).all(|(a, b)| (a - b).abs() < 1e-12),
+            printed
+                .iter()
+                .zip(&suite)
+                .all(|(a, b)| (a - b).abs() < 1e-12),
             "{}: printed BLANC {printed:?}, suite's {suite:?}",
             key.display()
         );

@@ -2,14 +2,18 @@
 //! into a run), and the task configs name their task.
 use std::path::{Path, PathBuf};
 
-use reprobe::config::{resolve, HeadConfig, TaskKind};
+use reprobe::config::overrides::{Override, OverrideAction};
+use reprobe::config::{config_sweeps, resolve, HeadConfig, Resolved, TaskKind};
 
 fn configs(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
             configs(&path, out);
-        } else if path.extension().is_some_and(|e| e == "toml") {
+        } else if path.extension().is_some_and(|e| e == "toml")
+            // `*_base.toml` files are only extended by others (no encoders of their own).
+            && !path.to_string_lossy().ends_with("_base.toml")
+        {
             out.push(path);
         }
     }
@@ -23,7 +27,53 @@ fn every_shipped_config_resolves() {
     paths.sort();
     assert!(paths.len() > 10, "found only {} configs", paths.len());
     for path in &paths {
-        let resolved = resolve(path, &[]).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        for resolved in resolve_every_variant(path) {
+            check_task(path, &resolved);
+        }
+    }
+}
+
+/// The config resolved once per value of its swept `variant` (other swept keys at their first value), or
+/// once when it sweeps nothing.
+fn resolve_every_variant(path: &Path) -> Vec<Resolved> {
+    let sweeps = config_sweeps(path, &[]).unwrap();
+    let first: Vec<Override> = sweeps
+        .iter()
+        .filter(|o| o.path != ["variant"])
+        .map(|o| match &o.action {
+            OverrideAction::Sweep(values) => Override {
+                path: o.path.clone(),
+                action: OverrideAction::Set(values[0].clone()),
+                raw: o.raw.clone(),
+            },
+            _ => o.clone(),
+        })
+        .collect();
+    let variants: Vec<Option<toml::Value>> = match sweeps.iter().find(|o| o.path == ["variant"]) {
+        Some(Override {
+            action: OverrideAction::Sweep(values),
+            ..
+        }) => values.iter().cloned().map(Some).collect(),
+        _ => vec![None],
+    };
+    variants
+        .into_iter()
+        .map(|variant| {
+            let mut overrides = first.clone();
+            if let Some(v) = variant {
+                overrides.push(Override {
+                    path: vec!["variant".into()],
+                    action: OverrideAction::Set(v.clone()),
+                    raw: format!("variant={v}"),
+                });
+            }
+            resolve(path, &overrides).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
+        })
+        .collect()
+}
+
+fn check_task(path: &Path, resolved: &Resolved) {
+    {
         let folder = path
             .parent()
             .and_then(Path::file_name)

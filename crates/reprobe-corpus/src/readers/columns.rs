@@ -96,7 +96,8 @@ fn check_iob2(tag: &str) -> std::result::Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "tag {tag:?} is not IOB2: expected `O`, `B-TYPE` or `I-TYPE` (convert IOB1 or BIOES files to IOB2 first)"
+            "tag {tag:?} is not IOB2: expected `O`, `B-TYPE` or `I-TYPE` \
+             (convert IOB1 or BIOES files to IOB2 first)"
         ))
     }
 }
@@ -259,7 +260,10 @@ fn ner_tag(
         };
     }
     let malformed = || {
-        format!("NER cell {cell:?} is not one of `*`, `(TYPE*`, `*)`, `(TYPE)` (column 11 of the gold layout)")
+        format!(
+            "NER cell {cell:?} is not one of `*`, `(TYPE*`, `*)`, `(TYPE)` \
+             (column 11 of the gold layout)"
+        )
     };
     let body = cell.strip_prefix('(').ok_or_else(malformed)?;
     let (kind, single_word) = match body.strip_suffix(')') {
@@ -375,7 +379,8 @@ mod tests {
 
     #[test]
     fn columns_read_first_and_last_column_skip_docstart_and_blank_runs() {
-        let text = "\u{feff}-DOCSTART- -X- O O\r\n\r\nEU NNP B-NP B-ORG\r\nrejects\tVBZ\tO\r\n\r\n\r\n  \r\nPeter B-PER\nBlackburn I-PER";
+        let text = "\u{feff}-DOCSTART- -X- O O\r\n\r\nEU NNP B-NP B-ORG\r\nrejects\tVBZ\tO\r\n\r\n\r\n  \r\n\
+                    Peter B-PER\nBlackburn I-PER";
         let sentences = parse_columns(text, origin()).unwrap();
         assert_eq!(
             sentences,
@@ -515,8 +520,11 @@ mod tests {
         );
         let nested = format!("{}{}", gold_line("a", "(ORG*"), gold_line("b", "(GPE)"));
         assert_eq!(
-            parse_conll2012_ner(&nested, origin()).unwrap_err().to_string(),
-            "test.conll:2: entity (GPE starts inside (ORG* opened at line 1; nested entities are not supported"
+            parse_conll2012_ner(&nested, origin())
+                .unwrap_err()
+                .to_string(),
+            "test.conll:2: entity (GPE starts inside (ORG* opened at line 1; \
+             nested entities are not supported"
         );
         let malformed = gold_line("a", "(*");
         assert!(parse_conll2012_ner(&malformed, origin())

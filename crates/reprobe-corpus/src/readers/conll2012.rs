@@ -372,8 +372,9 @@ enum Pattern {
 /// The leftmost match of `pattern` in `cell`: (match start, id range, match end), byte offsets.
 fn find_pattern(cell: &[u8], pattern: Pattern) -> Option<(usize, std::ops::Range<usize>, usize)> {
     let digits = |from: usize| {
-        cell.get(from..)
-            .map_or(0, |rest| rest.iter().take_while(|c| c.is_ascii_digit()).count())
+        cell.get(from..).map_or(0, |rest| {
+            rest.iter().take_while(|c| c.is_ascii_digit()).count()
+        })
     };
     (0..cell.len()).find_map(|start| match pattern {
         Pattern::DoubleAntecedent | Pattern::Single | Pattern::Open if cell[start] != b'(' => None,
@@ -384,12 +385,15 @@ fn find_pattern(cell: &[u8], pattern: Pattern) -> Option<(usize, std::ops::Range
                 && cell.get(plus) == Some(&b'+')
                 && cell.get(plus + 1).is_some_and(u8::is_ascii_digit)
                 && cell.get(plus + 2) == Some(&b')'))
-                .then_some((start, start + 1..plus + 2, plus + 3))
+            .then_some((start, start + 1..plus + 2, plus + 3))
         }
         Pattern::Single => {
             let n = digits(start + 1);
-            (n > 0 && cell.get(start + 1 + n) == Some(&b')'))
-                .then_some((start, start + 1..start + 1 + n, start + 2 + n))
+            (n > 0 && cell.get(start + 1 + n) == Some(&b')')).then_some((
+                start,
+                start + 1..start + 1 + n,
+                start + 2 + n,
+            ))
         }
         Pattern::Open => {
             let n = digits(start + 1);
@@ -398,8 +402,11 @@ fn find_pattern(cell: &[u8], pattern: Pattern) -> Option<(usize, std::ops::Range
         Pattern::Close => {
             // Perl's leftmost match: the digits may start anywhere, so `12)` matches at `1`.
             let n = digits(start);
-            (n > 0 && cell.get(start + n) == Some(&b')'))
-                .then_some((start, start..start + n, start + n + 1))
+            (n > 0 && cell.get(start + n) == Some(&b')')).then_some((
+                start,
+                start..start + n,
+                start + n + 1,
+            ))
         }
     })
 }
@@ -521,7 +528,18 @@ impl PartBuilder {
         min_columns: usize,
     ) -> Result<()> {
         let line_no = line_idx + 1;
-        if let Some((pos, ch)) = line.char_indices().find(|&(_, c)| c.is_control() && c != '\t') {
+        // Control characters are C0 (bytes below 0x20), DEL and C1 (U+0080-U+009F, bytes 0xC2 0x80-0x9F
+        // in UTF-8): a byte scan finds candidates, the char scan only runs on a hit.
+        let suspect = line
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2);
+        if let Some((pos, ch)) = suspect
+            .then(|| {
+                line.char_indices()
+                    .find(|&(_, c)| c.is_control() && c != '\t')
+            })
+            .flatten()
+        {
             let before = &line[..pos];
             let fields = before.split([' ', '\t']).filter(|c| !c.is_empty()).count();
             let column = if before.is_empty() || before.ends_with([' ', '\t']) {

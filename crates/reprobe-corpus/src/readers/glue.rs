@@ -15,9 +15,9 @@
 //! - the id: `id`, `index`, `idx`, or MRPC's `#1 ID` and `#2 ID`, joined as `"#1 ID-#2 ID"`
 //!   (`702876-702977`); without any, the 0-based index of the row among the data rows.
 //!
-//! So MRPC's `Quality	#1 ID	#2 ID	#1 String	#2 String` and GLUE's `sentence	label` (SST-2),
-//! `index	sentence1	sentence2	label` (e.g. RTE) all read. Any other column name is an error listing
-//! these names, so that a typo or an unsupported file is not read half-way.
+//! So MRPC's header `Quality, #1 ID, #2 ID, #1 String, #2 String` and GLUE's `sentence, label` (SST-2)
+//! or `index, sentence1, sentence2, label` (e.g. RTE), TAB-separated, all read. Any other column name is
+//! an error listing these names, so that a typo or an unsupported file is not read half-way.
 use std::path::Path;
 
 use super::columns::{numbered_lines, read_utf8};
@@ -80,8 +80,8 @@ const COLUMNS: [(&str, Role); 13] = [
 ];
 
 /// The column names a header may use (case-insensitive), as written in error messages.
-pub const ACCEPTED_COLUMNS: &str =
-    "id, index, idx, #1 ID, #2 ID, sentence, text, sentence1, #1 String, sentence2, #2 String, label, Quality";
+pub const ACCEPTED_COLUMNS: &str = "id, index, idx, #1 ID, #2 ID, sentence, text, sentence1, \
+    #1 String, sentence2, #2 String, label, Quality";
 
 /// Where each role is in a row.
 #[derive(Debug, Default)]

@@ -220,7 +220,11 @@ pub struct PairCounts {
 fn rpf_raw(c: [f64; 4]) -> [f64; 3] {
     let r = if c[1] > 0.0 { c[0] / c[1] } else { -1.0 };
     let p = if c[3] > 0.0 { c[2] / c[3] } else { -1.0 };
-    let f = if r + p > 0.0 { 2.0 * r * p / (r + p) } else { 0.0 };
+    let f = if r + p > 0.0 {
+        2.0 * r * p / (r + p)
+    } else {
+        0.0
+    };
     [r, p, f]
 }
 
@@ -280,15 +284,10 @@ pub fn check_all(score: impl Fn(&Path, &Path) -> PairCounts) -> Checked {
         let counts = score(&key, &response);
         if case.multi_tag {
             let theirs = &v801["cases"][&case.id];
-            for (name, ours) in counts
-                .metrics
-                .iter()
-                .map(|(n, c)| (n.as_str(), *c))
-                .chain([
-                    ("blanc_coref", counts.blanc_coref),
-                    ("blanc_noncoref", counts.blanc_noncoref),
-                ])
-            {
+            for (name, ours) in counts.metrics.iter().map(|(n, c)| (n.as_str(), *c)).chain([
+                ("blanc_coref", counts.blanc_coref),
+                ("blanc_noncoref", counts.blanc_noncoref),
+            ]) {
                 let Some(expected) = theirs[name].as_array() else {
                     continue;
                 };
@@ -313,7 +312,11 @@ pub fn check_all(score: impl Fn(&Path, &Path) -> PairCounts) -> Checked {
         }
         for (metric, expected) in &case.expected {
             let actual = suite_rpf(&counts, metric);
-            let diff: f64 = expected.iter().zip(&actual).map(|(e, a)| (e - a).abs()).sum();
+            let diff: f64 = expected
+                .iter()
+                .zip(&actual)
+                .map(|(e, a)| (e - a).abs())
+                .sum();
             if diff >= TOLERANCE {
                 out.errors.push(format!(
                     "{} {metric} ({:?} pair {} / {}): expected {expected:?}, got {actual:?}",

@@ -563,18 +563,11 @@ impl EncoderStack {
         let frozen_train = train && self.compat.frozen_dropout;
         let states = match (&self.cache, doc_key) {
             (Some(cache), Some(_)) if !frozen_train => {
-                // Segment ids change the features: they join the token ids in the key. [S, 2T]
-                let (keyed_ids, keyed_mask) = match token_type_ids {
-                    Some(types) => {
-                        let ids = input_ids.to_dtype(DType::U32)?;
-                        let types = types.to_dtype(DType::U32)?.to_device(ids.device())?;
-                        let mask = attention_mask.to_dtype(DType::U32)?;
-                        (
-                            Cow::Owned(Tensor::cat(&[&ids, &types], 1)?),
-                            Cow::Owned(Tensor::cat(&[&mask, &mask], 1)?),
-                        )
-                    }
-                    None => (Cow::Borrowed(input_ids), Cow::Borrowed(attention_mask)),
+                // Segment ids change the features: they enter the key as `id + type · 2²⁴` (ids of any
+                // real vocabulary are below 2²⁴), keeping the key's shape that of the hidden states.
+                let keyed_ids = match token_type_ids {
+                    Some(types) => Cow::Owned(typed_key_ids(input_ids, types)?), // [S, T]
+                    None => Cow::Borrowed(input_ids),
                 };
                 let key = FeatureKey::new(
                     member.encoder.fingerprint(),
@@ -582,7 +575,7 @@ impl EncoderStack {
                     &member.layers,
                     member.dtype,
                     &keyed_ids,
-                    &keyed_mask,
+                    attention_mask,
                 )?;
                 cache.get_or_compute(&key, &self.device, || compute(false))?
             }
@@ -594,6 +587,28 @@ impl EncoderStack {
         };
         Ok(states.iter().map(|s| s.detach()).collect())
     }
+}
+
+/// Token ids with their segment ids folded in (`id + type · 2²⁴`), for feature cache keys. `[S, T]` u32
+fn typed_key_ids(input_ids: &Tensor, token_type_ids: &Tensor) -> Result<Tensor> {
+    let dims = input_ids.dims().to_vec();
+    let ids = input_ids.to_dtype(DType::U32)?.flatten_all()?.to_vec1::<u32>()?;
+    let types = token_type_ids
+        .to_dtype(DType::U32)?
+        .flatten_all()?
+        .to_vec1::<u32>()?;
+    if ids.len() != types.len() {
+        return Err(Error::Config {
+            key: "token_type_ids".to_string(),
+            msg: format!("shape {:?} differs from input_ids' {dims:?}", token_type_ids.dims()),
+        });
+    }
+    let keyed: Vec<u32> = ids
+        .iter()
+        .zip(&types)
+        .map(|(&id, &t)| id.wrapping_add(t.wrapping_shl(24)))
+        .collect();
+    Ok(Tensor::from_vec(keyed, dims, &candle_core::Device::Cpu)?)
 }
 
 fn no_states(id: &str) -> Error {
@@ -810,5 +825,20 @@ mod tests {
             .contains("cossim_target"));
         let cfg = config(&["a"]);
         assert!(EncoderStack::new(&cfg, vec![member("b", 5)], 5, &params()).is_err());
+    }
+
+    #[test]
+    fn segment_ids_enter_the_cache_key_without_changing_its_shape() {
+        let ids = Tensor::new(&[[2u32, 7, 3], [2, 9, 3]], &Device::Cpu).unwrap();
+        let zeros = ids.zeros_like().unwrap();
+        let types = Tensor::new(&[[0u32, 1, 1], [0, 0, 1]], &Device::Cpu).unwrap();
+        let plain = typed_key_ids(&ids, &zeros).unwrap();
+        assert_eq!(plain.to_vec2::<u32>().unwrap(), ids.to_vec2::<u32>().unwrap());
+        let keyed = typed_key_ids(&ids, &types).unwrap();
+        assert_eq!(keyed.dims(), ids.dims());
+        assert_eq!(
+            keyed.to_vec2::<u32>().unwrap(),
+            vec![vec![2, 7 + (1 << 24), 3 + (1 << 24)], vec![2, 9, 3 + (1 << 24)]]
+        );
     }
 }

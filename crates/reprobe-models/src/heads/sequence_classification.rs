@@ -17,9 +17,10 @@
 //! let head = SequenceClassificationHead::new(&cfg, 8, &params, None)?;
 //! let embeddings = Tensor::ones((3, 5, 8), DType::F32, &Device::Cpu)?; // [B, T, H]
 //! let gold = Tensor::new(&[0u32, 1, 1], &Device::Cpu)?; // [B]
-//! let out = head.forward_eval(&embeddings, &(), Some(&gold))?;
+//! let out = head.forward_eval(&embeddings, Some(&gold))?;
 //! assert_eq!(out.logits.dims(), &[3, 2]);
-//! let predictions = head.decode(&out)?;
+//! let predictions = SequenceClassificationHead::decode(&out)?;
+//! assert_eq!(Head::decode(&head, &out)?, predictions); // the same through the `Head` trait
 //! assert_eq!(predictions[0].probabilities.len(), 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -168,6 +169,63 @@ impl SequenceClassificationHead {
         (self.classifier.w.detach(), self.classifier.b.detach())
     }
 
+    /// Logits, and the loss when `labels` are given (what [`Head::forward_t`] does).
+    ///
+    /// # Shapes
+    /// - `embeddings`: `[B, T, H]` in the parameters' dtype, `[CLS]` at position 0
+    /// - `labels`: `[B]`, any integer dtype, each below `L`
+    /// - output: logits `[B, L]`, loss a scalar
+    pub fn forward_t(
+        &self,
+        embeddings: &Tensor,
+        labels: Option<&Tensor>,
+        train: bool,
+    ) -> Result<SequenceClassificationOutput> {
+        self.forward_with(
+            self.pooler.as_ref(),
+            &self.classifier,
+            embeddings,
+            labels,
+            train,
+        )
+    }
+
+    /// [`SequenceClassificationHead::forward_t`] with `train = false` on detached parameters and
+    /// embeddings: no dropout, no autograd graph (what [`Head::forward_eval`] does).
+    pub fn forward_eval(
+        &self,
+        embeddings: &Tensor,
+        labels: Option<&Tensor>,
+    ) -> Result<SequenceClassificationOutput> {
+        let pooler = self.pooler.as_ref().map(Linear::detached);
+        self.forward_with(
+            pooler.as_ref(),
+            &self.classifier.detached(),
+            &embeddings.detach(),
+            labels,
+            false,
+        )
+    }
+
+    /// The arg-max label (the first maximum on ties) and the softmax probabilities of every sequence
+    /// (what [`Head::decode`] does).
+    ///
+    /// # Shapes
+    /// - output: `[B]` predictions of `[L]` probabilities
+    pub fn decode(output: &SequenceClassificationOutput) -> Result<Vec<SequencePrediction>> {
+        let labels: Vec<u32> = output.logits.argmax(D::Minus1)?.to_vec1()?; // [B]
+        let probs = softmax_last_dim(&output.logits.detach().to_dtype(DType::F32)?)?; // [B, L]
+        let probs: Vec<Vec<f32>> = probs.to_vec2()?;
+        Ok(labels
+            .into_iter()
+            .zip(probs)
+            .map(|(label, probabilities)| SequencePrediction {
+                label,
+                probabilities,
+            })
+            .collect())
+    }
+
     fn forward_with(
         &self,
         pooler: Option<&Linear>,
@@ -220,13 +278,7 @@ impl Head for SequenceClassificationHead {
         gold: Option<&Tensor>,
         train: bool,
     ) -> Result<Self::Output> {
-        self.forward_with(
-            self.pooler.as_ref(),
-            &self.classifier,
-            embeddings,
-            gold,
-            train,
-        )
+        SequenceClassificationHead::forward_t(self, embeddings, gold, train)
     }
 
     fn forward_eval(
@@ -235,14 +287,7 @@ impl Head for SequenceClassificationHead {
         _inputs: &(),
         gold: Option<&Tensor>,
     ) -> Result<Self::Output> {
-        let pooler = self.pooler.as_ref().map(Linear::detached);
-        self.forward_with(
-            pooler.as_ref(),
-            &self.classifier.detached(),
-            &embeddings.detach(),
-            gold,
-            false,
-        )
+        SequenceClassificationHead::forward_eval(self, embeddings, gold)
     }
 
     fn loss(output: &Self::Output) -> Option<&Tensor> {
@@ -250,17 +295,7 @@ impl Head for SequenceClassificationHead {
     }
 
     fn decode(&self, output: &Self::Output) -> Result<Self::Decoded> {
-        let labels: Vec<u32> = output.logits.argmax(D::Minus1)?.to_vec1()?; // [B]
-        let probs = softmax_last_dim(&output.logits.detach().to_dtype(DType::F32)?)?; // [B, L]
-        let probs: Vec<Vec<f32>> = probs.to_vec2()?;
-        Ok(labels
-            .into_iter()
-            .zip(probs)
-            .map(|(label, probabilities)| SequencePrediction {
-                label,
-                probabilities,
-            })
-            .collect())
+        SequenceClassificationHead::decode(output)
     }
 }
 
@@ -291,7 +326,6 @@ fn sequence_labels(labels: &Tensor, b: usize, num_labels: usize) -> Result<Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::heads::Head;
     use crate::rng::ModelRng;
     use candle_core::{Device, Var};
 
@@ -321,9 +355,7 @@ mod tests {
         for pooler in [true, false] {
             let (_, head, emb) = setup(pooler, 0.1);
             let gold = Tensor::new(&[2u32, 0], &Device::Cpu).unwrap();
-            let out = head
-                .forward_t(emb.as_tensor(), &(), Some(&gold), false)
-                .unwrap();
+            let out = head.forward_t(emb.as_tensor(), Some(&gold), false).unwrap();
             let x: Vec<Vec<Vec<f64>>> = emb.as_tensor().to_vec3().unwrap();
             let (cw, cb) = head.classifier();
             let (cw, cb): (Vec<Vec<f64>>, Vec<f64>) =
@@ -362,9 +394,7 @@ mod tests {
             ]
         );
         let gold = Tensor::new(&[1u32, 2], &Device::Cpu).unwrap();
-        let out = head
-            .forward_t(emb.as_tensor(), &(), Some(&gold), true)
-            .unwrap();
+        let out = head.forward_t(emb.as_tensor(), Some(&gold), true).unwrap();
         let grads = out.loss.unwrap().backward().unwrap();
         for (name, var) in params.all() {
             let g = grads
@@ -390,12 +420,12 @@ mod tests {
     fn eval_has_no_dropout_and_decode_gives_softmax() {
         let (_, head, emb) = setup(true, 0.5);
         let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-        let a = head.forward_eval(emb.as_tensor(), &(), None).unwrap();
-        let b = head.forward_eval(emb.as_tensor(), &(), None).unwrap();
+        let a = head.forward_eval(emb.as_tensor(), None).unwrap();
+        let b = head.forward_eval(emb.as_tensor(), None).unwrap();
         assert_eq!(values(&a.logits), values(&b.logits));
-        let c = head.forward_t(emb.as_tensor(), &(), None, true).unwrap();
+        let c = head.forward_t(emb.as_tensor(), None, true).unwrap();
         assert_ne!(values(&a.logits), values(&c.logits));
-        let pred = head.decode(&a).unwrap();
+        let pred = SequenceClassificationHead::decode(&a).unwrap();
         let logits: Vec<Vec<f64>> = a.logits.to_vec2().unwrap();
         for (p, row) in pred.iter().zip(&logits) {
             let z: f64 = row.iter().map(|v| v.exp()).sum();
@@ -435,7 +465,7 @@ mod tests {
         let bad_gold = Tensor::new(&[2u32], &Device::Cpu).unwrap();
         let emb = Tensor::zeros((1, 2, 4), DType::F32, &Device::Cpu).unwrap();
         let err = head
-            .forward_eval(&emb, &(), Some(&bad_gold))
+            .forward_eval(&emb, Some(&bad_gold))
             .unwrap_err()
             .to_string();
         assert!(err.contains("gold[0]"), "{err}");

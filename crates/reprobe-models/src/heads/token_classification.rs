@@ -17,10 +17,13 @@
 //! let head = TokenClassificationHead::new(&cfg, 8, &params)?;
 //! let embeddings = Tensor::ones((2, 4, 8), DType::F32, &Device::Cpu)?; // [B, T, H]
 //! let labels = Tensor::new(&[[-100i64, 0, 2, -100], [-100, 1, -100, -100]], &Device::Cpu)?; // [B, T]
-//! let out = head.forward_t(&embeddings, &(), Some(&labels), true)?;
+//! let out = head.forward_t(&embeddings, Some(&labels), true)?;
 //! assert_eq!(out.logits.dims(), &[2, 4, 3]);
 //! let loss = TokenClassificationHead::loss(&out).unwrap(); // a scalar to back-propagate
-//! let predicted = head.decode(&out)?; // [B][T] label ids
+//! let predicted = TokenClassificationHead::decode(&out)?; // [B][T] label ids
+//! // The same through the `Head` trait, as a generic train loop calls it:
+//! let again = Head::forward_eval(&head, &embeddings, &(), Some(&labels))?;
+//! assert_eq!(head.decode(&again)?, TokenClassificationHead::decode(&again)?);
 //! assert_eq!(predicted.len(), 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -129,6 +132,45 @@ impl TokenClassificationHead {
         (self.classifier.w.detach(), self.classifier.b.detach())
     }
 
+    /// Logits, and the loss when `labels` are given (what [`Head::forward_t`] does).
+    ///
+    /// # Shapes
+    /// - `embeddings`: `[B, T, H]` in the parameters' dtype
+    /// - `labels`: `[B, T]`, any integer dtype; a label id below `L`, or [`IGNORE_INDEX`] (−100)
+    /// - output: logits `[B, T, L]`, loss a scalar
+    pub fn forward_t(
+        &self,
+        embeddings: &Tensor,
+        labels: Option<&Tensor>,
+        train: bool,
+    ) -> Result<TokenClassificationOutput> {
+        self.forward_with(&self.classifier, embeddings, labels, train)
+    }
+
+    /// [`TokenClassificationHead::forward_t`] with `train = false` on detached parameters and
+    /// embeddings: no dropout, no autograd graph (what [`Head::forward_eval`] does).
+    pub fn forward_eval(
+        &self,
+        embeddings: &Tensor,
+        labels: Option<&Tensor>,
+    ) -> Result<TokenClassificationOutput> {
+        self.forward_with(
+            &self.classifier.detached(),
+            &embeddings.detach(),
+            labels,
+            false,
+        )
+    }
+
+    /// The arg-max label id at every position, padding included (the first maximum wins on ties; what
+    /// [`Head::decode`] does).
+    ///
+    /// # Shapes
+    /// - output: `[B][T]`
+    pub fn decode(output: &TokenClassificationOutput) -> Result<Vec<Vec<u32>>> {
+        Ok(output.logits.argmax(candle_core::D::Minus1)?.to_vec2()?)
+    }
+
     fn forward_with(
         &self,
         classifier: &Linear,
@@ -169,7 +211,7 @@ impl Head for TokenClassificationHead {
         gold: Option<&Tensor>,
         train: bool,
     ) -> Result<Self::Output> {
-        self.forward_with(&self.classifier, embeddings, gold, train)
+        TokenClassificationHead::forward_t(self, embeddings, gold, train)
     }
 
     fn forward_eval(
@@ -178,12 +220,7 @@ impl Head for TokenClassificationHead {
         _inputs: &(),
         gold: Option<&Tensor>,
     ) -> Result<Self::Output> {
-        self.forward_with(
-            &self.classifier.detached(),
-            &embeddings.detach(),
-            gold,
-            false,
-        )
+        TokenClassificationHead::forward_eval(self, embeddings, gold)
     }
 
     fn loss(output: &Self::Output) -> Option<&Tensor> {
@@ -191,7 +228,7 @@ impl Head for TokenClassificationHead {
     }
 
     fn decode(&self, output: &Self::Output) -> Result<Self::Decoded> {
-        Ok(output.logits.argmax(candle_core::D::Minus1)?.to_vec2()?)
+        TokenClassificationHead::decode(output)
     }
 }
 
@@ -260,7 +297,6 @@ pub(crate) fn check_width(h: usize, hidden_size: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::heads::Head;
     use crate::rng::ModelRng;
     use candle_core::{Device, Var};
 
@@ -285,7 +321,7 @@ mod tests {
     fn loss_is_the_hand_computed_mean_cross_entropy_over_labelled_positions() {
         let (_, head, emb) = setup(0.1);
         let out = head
-            .forward_t(emb.as_tensor(), &(), Some(&labels()), false)
+            .forward_t(emb.as_tensor(), Some(&labels()), false)
             .unwrap();
         assert_eq!(out.logits.dims(), &[2, 3, 3]);
         let logits: Vec<Vec<Vec<f64>>> = out.logits.to_vec3().unwrap();
@@ -299,7 +335,7 @@ mod tests {
     fn ignored_positions_get_no_gradient_and_params_do() {
         let (params, head, emb) = setup(0.1);
         let out = head
-            .forward_t(emb.as_tensor(), &(), Some(&labels()), true)
+            .forward_t(emb.as_tensor(), Some(&labels()), true)
             .unwrap();
         let grads = out.loss.unwrap().backward().unwrap();
         for (name, var) in params.all() {
@@ -325,10 +361,8 @@ mod tests {
             .as_tensor()
             .broadcast_add(&(ignored.unsqueeze(2).unwrap() * 100.0).unwrap())
             .unwrap();
-        let a = head.forward_eval(&shifted, &(), Some(&labels())).unwrap();
-        let b = head
-            .forward_eval(emb.as_tensor(), &(), Some(&labels()))
-            .unwrap();
+        let a = head.forward_eval(&shifted, Some(&labels())).unwrap();
+        let b = head.forward_eval(emb.as_tensor(), Some(&labels())).unwrap();
         let (a, b) = (
             a.loss.unwrap().to_scalar::<f64>().unwrap(),
             b.loss.unwrap().to_scalar::<f64>().unwrap(),
@@ -340,12 +374,12 @@ mod tests {
     fn eval_has_no_dropout_train_has() {
         let (_, head, emb) = setup(0.5);
         let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-        let a = head.forward_eval(emb.as_tensor(), &(), None).unwrap();
-        let b = head.forward_eval(emb.as_tensor(), &(), None).unwrap();
-        let c = head.forward_t(emb.as_tensor(), &(), None, false).unwrap();
+        let a = head.forward_eval(emb.as_tensor(), None).unwrap();
+        let b = head.forward_eval(emb.as_tensor(), None).unwrap();
+        let c = head.forward_t(emb.as_tensor(), None, false).unwrap();
         assert_eq!(values(&a.logits), values(&b.logits));
         assert_eq!(values(&a.logits), values(&c.logits));
-        let d = head.forward_t(emb.as_tensor(), &(), None, true).unwrap();
+        let d = head.forward_t(emb.as_tensor(), None, true).unwrap();
         assert_ne!(values(&a.logits), values(&d.logits));
         // Eval output is cut from the graph.
         let grads = a.logits.sum_all().unwrap().backward().unwrap();
@@ -355,9 +389,9 @@ mod tests {
     #[test]
     fn decode_is_the_argmax_and_bad_labels_are_errors() {
         let (_, head, emb) = setup(0.1);
-        let out = head.forward_eval(emb.as_tensor(), &(), None).unwrap();
+        let out = head.forward_eval(emb.as_tensor(), None).unwrap();
         let logits: Vec<Vec<Vec<f64>>> = out.logits.to_vec3().unwrap();
-        let pred = head.decode(&out).unwrap();
+        let pred = TokenClassificationHead::decode(&out).unwrap();
         for (b, row) in logits.iter().enumerate() {
             for (t, scores) in row.iter().enumerate() {
                 let best = (0..3).fold(0, |m, l| if scores[l] > scores[m] { l } else { m });
@@ -366,7 +400,7 @@ mod tests {
         }
         let bad = Tensor::new(&[[3i64, 0, 0], [0, 0, -1]], &Device::Cpu).unwrap();
         let err = head
-            .forward_eval(emb.as_tensor(), &(), Some(&bad))
+            .forward_eval(emb.as_tensor(), Some(&bad))
             .unwrap_err()
             .to_string();
         assert!(
@@ -374,12 +408,10 @@ mod tests {
             "{err}"
         );
         let short = Tensor::new(&[[0i64, 0]], &Device::Cpu).unwrap();
-        assert!(head
-            .forward_eval(emb.as_tensor(), &(), Some(&short))
-            .is_err());
+        assert!(head.forward_eval(emb.as_tensor(), Some(&short)).is_err());
         let all_ignored = Tensor::full(-100i64, (2, 3), &Device::Cpu).unwrap();
         let out = head
-            .forward_t(emb.as_tensor(), &(), Some(&all_ignored), true)
+            .forward_t(emb.as_tensor(), Some(&all_ignored), true)
             .unwrap();
         assert_eq!(out.loss.unwrap().to_scalar::<f64>().unwrap(), 0.0);
     }

@@ -171,7 +171,8 @@ fn tokenizer_dir<T>(trained: &TrainedModel<T>) -> Result<PathBuf> {
 }
 
 /// An encoder `checkpoint` that is a run folder (or one of its checkpoint folders) becomes the Hugging
-/// Face folder of its encoder, exported once into `<run>/export/<encoder id>/` (the best checkpoint).
+/// Face folder of its first encoder, exported once into `<run>/export/encoder-<checkpoint>-epochNNN/` (a run
+/// folder means its best checkpoint).
 /// Other values are returned as they are.
 pub fn resolve_run_checkpoint(checkpoint: &str) -> Result<String> {
     let path = Path::new(checkpoint);
@@ -195,7 +196,15 @@ pub fn resolve_run_checkpoint(checkpoint: &str) -> Result<String> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "best".into());
-    let out = run_root.join("export").join(format!("encoder-{name}"));
+    // `best` moves while a run trains: the export is named by the epoch it holds.
+    let epoch = crate::fsutil::read_json::<serde_json::Value>(&source.join("scores.json"))
+        .ok()
+        .and_then(|s| s.get("epoch").and_then(serde_json::Value::as_u64))
+        .map(|e| format!("-epoch{e:03}"))
+        .unwrap_or_default();
+    let out = run_root
+        .join("export")
+        .join(format!("encoder-{name}{epoch}"));
     if !out.join("config.json").exists() {
         let (resolved, _, _) = crate::train::load::load_config(&source, Some("cpu"))?;
         let order = resolved.config.stack_config().order()?;
