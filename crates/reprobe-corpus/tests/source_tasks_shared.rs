@@ -13,13 +13,13 @@ use reprobe_corpus::{encode_pair, encode_tagged, label_index, SubwordTokenizer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// A file of `../shared/data`, or `None` with a printed reason.
+/// A file of `../shared/data`, or `None` after a [`util::skip`].
 fn shared_file(relative: &str) -> Option<PathBuf> {
     let path = util::shared_dir()?.join("data").join(relative);
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!("SKIP: {} is absent", path.display());
+        util::skip("shared", &format!("{} is absent", path.display()));
         None
     }
 }

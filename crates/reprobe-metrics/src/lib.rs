@@ -47,6 +47,7 @@
 
 pub mod classification;
 pub mod coref;
+pub mod coref_hoi;
 mod error;
 pub mod ner;
 
@@ -54,4 +55,5 @@ pub use coref::{
     pair_documents, score_document, BlancCounts, CorefCounts, CorefEvaluator, Counts,
     DocumentCounts, Metric, MetricSet, Scores,
 };
+pub use coref_hoi::CorefHoiEvaluator;
 pub use error::{Error, Result};

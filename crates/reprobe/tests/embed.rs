@@ -7,6 +7,8 @@ use std::process::Command;
 
 use candle_core::{Device, IndexOp, Tensor};
 
+mod util;
+
 const SENTENCES: [&str; 3] = [
     "Hello world!",
     "The cat sat on the mat.",
@@ -18,9 +20,12 @@ fn minilm() -> Option<PathBuf> {
     if dir.join("model.safetensors").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipping: {} is absent (bash scripts/fetch-minilm.sh fetches it)",
-            dir.display()
+        util::skip(
+            "minilm",
+            &format!(
+                "{} is absent; bash scripts/fetch-minilm.sh fetches it",
+                dir.display()
+            ),
         );
         None
     }

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod util;
+
 struct Run {
     code: Option<i32>,
     stdout: String,
@@ -250,7 +252,7 @@ fn two_inputs_with_the_same_output_name_are_refused() {
     assert_eq!(files_in(&out), Vec::<String>::new());
 }
 
-/// `../shared` next to the repository, or `REPROBE_SHARED_DIR`; `None` (with a printed reason) if absent.
+/// `../shared` next to the repository, or `REPROBE_SHARED_DIR`; `None` (after a [`util::skip`]) if absent.
 fn shared_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("REPROBE_SHARED_DIR") {
         Some(dir) => PathBuf::from(dir),
@@ -259,9 +261,12 @@ fn shared_dir() -> Option<PathBuf> {
     if dir.join("data/ontogum").is_dir() && dir.join("tokenizers/bert-base-cased").is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIP: {} is absent; this test needs the shared corpora and tokenizers",
-            dir.display()
+        util::skip(
+            "shared",
+            &format!(
+                "{} is absent; this test needs the shared corpora and tokenizers (../shared next to the repository, or REPROBE_SHARED_DIR)",
+                dir.display()
+            ),
         );
         None
     }

@@ -4,6 +4,7 @@
 mod conll;
 #[path = "../../reprobe-metrics/tests/suite/mod.rs"]
 mod suite;
+mod util;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,9 +24,12 @@ fn shared_dir() -> Option<PathBuf> {
     if dir.join("data").is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIP: {} is absent; this test needs the shared corpora",
-            dir.display()
+        util::skip(
+            "shared",
+            &format!(
+                "{} is absent; this test needs the shared corpora (../shared/data next to the repository, or REPROBE_SHARED_DIR)",
+                dir.display()
+            ),
         );
         None
     }

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 use std::path::PathBuf;
 
-/// `../shared` next to the repository (the project's read-only data), or `None` with a printed reason.
+/// `../shared` next to the repository (the project's read-only data), or `None` after a [`skip`].
 ///
 /// `REPROBE_SHARED_DIR` overrides the location (for checkouts that do not sit next to `shared/`, such as
 /// extra git worktrees).
@@ -14,15 +14,18 @@ pub fn shared_dir() -> Option<PathBuf> {
     if dir.join("data").is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIP: {} is absent; this test needs the shared corpora (../shared/data next to the repository)",
-            dir.display()
+        skip(
+            "shared",
+            &format!(
+                "{} is absent; this test needs the shared corpora (../shared/data next to the repository, or REPROBE_SHARED_DIR)",
+                dir.display()
+            ),
         );
         None
     }
 }
 
-/// A shared CoNLL file, e.g. `shared_conll("ontogum", "dev")`, or `None` (with a printed reason).
+/// A shared CoNLL file, e.g. `shared_conll("ontogum", "dev")`, or `None` after a [`skip`].
 pub fn shared_conll(corpus: &str, split: &str) -> Option<PathBuf> {
     let path = shared_dir()?
         .join("data")
@@ -31,7 +34,7 @@ pub fn shared_conll(corpus: &str, split: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!("SKIP: {} is absent", path.display());
+        skip("shared", &format!("{} is absent", path.display()));
         None
     }
 }
@@ -44,27 +47,105 @@ pub const CORPORA: [(&str, &str); 4] = [
     ("litbank", "train"),
 ];
 
-/// The shared bert-base-cased tokenizer folder, or `None` (with a printed reason).
+/// The shared bert-base-cased tokenizer folder, or `None` after a [`skip`].
 pub fn bert_base_cased() -> Option<PathBuf> {
     let dir = shared_dir()?.join("tokenizers/bert-base-cased");
     if dir.join("vocab.txt").is_file() {
         Some(dir)
     } else {
-        eprintln!("SKIP: {} is absent", dir.display());
+        skip("shared", &format!("{} is absent", dir.display()));
         None
     }
 }
 
-/// The MiniLM checkpoint folder of the repository (`scripts/fetch-minilm.sh`), or `None` (with a reason).
+/// The MiniLM checkpoint folder of the repository (`scripts/fetch-minilm.sh`), or `None` after a
+/// [`skip`].
 pub fn minilm() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
     if dir.join("tokenizer.json").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIP: {} is absent; run scripts/fetch-minilm.sh to fetch it",
-            dir.display()
+        skip(
+            "minilm",
+            &format!(
+                "{} is absent; bash scripts/fetch-minilm.sh fetches it",
+                dir.display()
+            ),
         );
         None
     }
 }
+
+// --- Skips. The same text in every crate's `tests/util/mod.rs` (`reprobe-corpus/tests/skip_helper.rs`
+// checks that the copies agree). ---
+
+/// Skips the calling test visibly; the caller returns right after. Prints `SKIP <group>: <test>:
+/// <reason>`, appends the line `<group>\t<test>\t<reason>` to the file `REPROBE_SKIP_LOG` names (when
+/// set; `scripts/test.sh` sums it up), and panics when `CI=true`: CI has `../shared` and the MiniLM
+/// checkpoint, so a skip there is a failure. `group` names what is missing: `shared` (`../shared`) or
+/// `minilm` (`models/all-MiniLM-L6-v2`).
+pub fn skip(group: &str, reason: &str) {
+    let log = std::env::var_os("REPROBE_SKIP_LOG").filter(|log| !log.is_empty());
+    let ci = std::env::var("CI").ok();
+    record_skip(
+        group,
+        &current_test(),
+        reason,
+        log.as_deref().map(std::path::Path::new),
+        ci.as_deref(),
+    );
+}
+
+/// [`skip`] with its environment passed in: `log` is `REPROBE_SKIP_LOG`, `ci` is `CI`.
+pub fn record_skip(
+    group: &str,
+    test: &str,
+    reason: &str,
+    log: Option<&std::path::Path>,
+    ci: Option<&str>,
+) {
+    use std::io::Write;
+    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+    let (group, test, reason) = (clean(group), clean(test), clean(reason));
+    eprintln!("SKIP {group}: {test}: {reason}");
+    if let Some(log) = log {
+        // One write of the whole line to a file opened for appending: the lines of tests running in
+        // parallel (threads or processes) do not interleave.
+        let line = format!("{group}\t{test}\t{reason}\n");
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .and_then(|mut file| file.write_all(line.as_bytes()));
+        if let Err(e) = appended {
+            eprintln!("cannot record the skip in {}: {e}", log.display());
+        }
+    }
+    if skip_fails(ci) {
+        panic!("{test} was skipped, and under CI=true a skip is a failure: {reason}");
+    }
+}
+
+/// Whether a skip fails the test: when `CI` (given here) is `true`.
+pub fn skip_fails(ci: Option<&str>) -> bool {
+    ci.is_some_and(|ci| ci.trim().eq_ignore_ascii_case("true"))
+}
+
+/// `<test target>::<test name>` of the running test (libtest names each test's thread after it).
+pub fn current_test() -> String {
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.file_stem()?.to_string_lossy().into_owned()))
+        .map(|stem| match stem.rsplit_once('-') {
+            // Cargo names a test binary `<target>-<16 hex digits>`.
+            Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                name.to_string()
+            }
+            _ => stem,
+        })
+        .unwrap_or_else(|| "?".to_string());
+    let thread = std::thread::current();
+    let test = thread.name().filter(|name| *name != "main").unwrap_or("?");
+    format!("{target}::{test}")
+}
+// --- End of skips. ---

@@ -10,7 +10,7 @@
 //! Safetensors files are memory-mapped and pickled PyTorch files are read tensor by tensor, so the
 //! layers a truncated encoder does not keep are never read from disk.
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
@@ -384,50 +384,215 @@ impl WeightFile {
     }
 }
 
-/// How many bytes each sampled block of [`weights_fingerprint`] covers.
-const HEAD_TAIL_BYTES: u64 = 1 << 20;
-const SAMPLE_BYTES: u64 = 64 << 10;
-const SAMPLES: u64 = 32;
+/// The environment variable that names the fingerprint index file; set to the empty string, no index
+/// is kept (every load hashes the file).
+pub const FINGERPRINT_INDEX_ENV: &str = "REPROBE_FINGERPRINT_INDEX";
 
-/// A content fingerprint of a weight file: hex SHA-256 of its size, its first and last MiB and 32
-/// blocks of 64 KiB spread evenly in between (about 4 MiB read whatever the file size; 3 ms for MiniLM,
-/// see the report). The header of a safetensors or torch file (names, shapes, offsets) lies in the first
-/// or last MiB, and any fine-tuning changes every weight matrix, so two different checkpoints of the same
-/// architecture are told apart; a file edited in one unsampled byte range is not (use the full hash of
-/// the file when that matters).
+/// The tag of the fingerprint index format; an index with another tag is ignored (and replaced).
+const INDEX_FORMAT: &str = "reprobe-fingerprints-v1";
+
+/// A file whose mtime is this recent when it is hashed is not indexed: on a file system with coarse
+/// timestamps, a second write within the same tick would leave size and mtime unchanged.
+const SETTLE_NANOS: u128 = 2_000_000_000;
+
+/// Where weight-file fingerprints are remembered: `$REPROBE_FINGERPRINT_INDEX` (the empty string: no
+/// index), else `$XDG_CACHE_HOME/reprobe/fingerprints.json`, else `~/.cache/reprobe/fingerprints.json`;
+/// `None` when there is no home folder. The index is per user, not per feature cache folder, because
+/// a checkpoint is the same file whatever run or cache folder loads it.
+pub fn fingerprint_index_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(FINGERPRINT_INDEX_ENV) {
+        return (!path.is_empty()).then(|| PathBuf::from(path));
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|home| !home.is_empty())
+                .map(|home| PathBuf::from(home).join(".cache"))
+        })?;
+    Some(cache.join("reprobe").join("fingerprints.json"))
+}
+
+/// A weight file's fingerprint, and whether it came from the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightsFingerprint {
+    /// Lower-case hex SHA-256 of the whole file: what `sha256sum` prints, and the Hugging Face Hub's
+    /// LFS object id of the file.
+    pub sha256: String,
+    /// `true` when read from the index (the file was not read), `false` when hashed now.
+    pub from_index: bool,
+}
+
+/// The content fingerprint of a weight file, which the feature cache keys on: hex SHA-256 of the whole
+/// file, so two files that differ in any byte differ. It is hashed once (streamed, about 0.2 s for
+/// MiniLM's 90 MB) and remembered in the index of [`fingerprint_index_path`] by canonical path, size,
+/// mtime and (on Unix) ctime; a file whose size or times changed is hashed again. See
+/// [`weights_fingerprint_with`].
 pub fn weights_fingerprint(path: &Path) -> Result<String> {
+    Ok(weights_fingerprint_with(path, fingerprint_index_path().as_deref())?.sha256)
+}
+
+/// [`weights_fingerprint`] with the index file given (`None`: no index, always hash).
+///
+/// The index is a JSON file `{"format": "reprobe-fingerprints-v1", "files": {"<canonical path>":
+/// {"size", "mtime_ns", "ctime_ns", "sha256"}}}`. An entry is used only when size and times are those
+/// of the file now; it is written only when the file did not change while it was hashed and its mtime is
+/// more than 2 s old (see `SETTLE_NANOS`), through a temporary file and a rename (readers never see a
+/// partial index), dropping the entries of files that no longer exist. An index that cannot be read or
+/// written is ignored: the file is then hashed on every load.
+pub fn weights_fingerprint_with(path: &Path, index: Option<&Path>) -> Result<WeightsFingerprint> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
-    let mut hasher = Sha256::new();
-    hasher.update(b"reprobe-weights-v1");
-    hasher.update(size.to_le_bytes());
-    let mut ranges = vec![(0, HEAD_TAIL_BYTES.min(size))];
-    if size > 2 * HEAD_TAIL_BYTES {
-        let middle = size - 2 * HEAD_TAIL_BYTES;
-        for i in 0..SAMPLES {
-            let start = HEAD_TAIL_BYTES + middle * i / SAMPLES;
-            ranges.push((start, SAMPLE_BYTES.min(size - start)));
+    let canonical = std::fs::canonicalize(path).map_err(io)?;
+    let stamp = FileStamp::of(&canonical).map_err(io)?;
+    // Non-UTF-8 paths are not indexed (the index keys are JSON strings).
+    let key = canonical.to_str().map(str::to_string);
+    if let (Some(index), Some(key), Some(stamp)) = (index, &key, &stamp) {
+        if let Some(entry) = read_index(index).files.get(key) {
+            if entry.stamp() == *stamp && is_sha256_hex(&entry.sha256) {
+                return Ok(WeightsFingerprint {
+                    sha256: entry.sha256.clone(),
+                    from_index: true,
+                });
+            }
         }
     }
-    if size > HEAD_TAIL_BYTES {
-        let start = size
-            .saturating_sub(HEAD_TAIL_BYTES)
-            .max(HEAD_TAIL_BYTES.min(size));
-        ranges.push((start, size - start));
+    let started = std::time::SystemTime::now();
+    let sha256 = sha256_file(&canonical).map_err(io)?;
+    if let (Some(index), Some(key), Some(stamp)) = (index, key, stamp) {
+        let unchanged = FileStamp::of(&canonical).ok().flatten() == Some(stamp);
+        let settled = started
+            .duration_since(std::time::UNIX_EPOCH)
+            .is_ok_and(|now| now.as_nanos() >= u128::from(stamp.mtime_ns) + SETTLE_NANOS);
+        if unchanged && settled {
+            // Best effort: without an index the fingerprint is still right, only slower next time.
+            let _ = remember(index, key, stamp, &sha256);
+        }
     }
-    let mut buf = Vec::new();
-    for (start, len) in ranges {
-        buf.resize(len as usize, 0);
-        file.seek(SeekFrom::Start(start)).map_err(io)?;
-        file.read_exact(&mut buf).map_err(io)?;
-        hasher.update(start.to_le_bytes());
-        hasher.update(&buf);
+    Ok(WeightsFingerprint {
+        sha256,
+        from_index: false,
+    })
+}
+
+/// What tells a file's version apart without reading it: size, mtime and (Unix) ctime, in ns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    size: u64,
+    mtime_ns: u64,
+    ctime_ns: u64,
+}
+
+impl FileStamp {
+    /// `None` when the file system gives no usable mtime (then the file is not indexed).
+    fn of(path: &Path) -> std::io::Result<Option<FileStamp>> {
+        let meta = std::fs::metadata(path)?;
+        let Ok(mtime) = meta.modified()?.duration_since(std::time::UNIX_EPOCH) else {
+            return Ok(None);
+        };
+        #[cfg(unix)]
+        let ctime_ns = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.ctime() as u64)
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add(meta.ctime_nsec() as u64)
+        };
+        #[cfg(not(unix))]
+        let ctime_ns = 0;
+        Ok(Some(FileStamp {
+            size: meta.len(),
+            mtime_ns: mtime.as_nanos() as u64,
+            ctime_ns,
+        }))
+    }
+}
+
+/// The index file.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct FingerprintIndex {
+    format: String,
+    files: std::collections::BTreeMap<String, IndexEntry>,
+}
+
+/// One weight file of the index.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct IndexEntry {
+    size: u64,
+    mtime_ns: u64,
+    ctime_ns: u64,
+    sha256: String,
+}
+
+impl IndexEntry {
+    fn stamp(&self) -> FileStamp {
+        FileStamp {
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            ctime_ns: self.ctime_ns,
+        }
+    }
+}
+
+/// The index at `path`; empty when absent, unreadable or of another format.
+fn read_index(path: &Path) -> FingerprintIndex {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<FingerprintIndex>(&bytes).ok())
+        .filter(|index| index.format == INDEX_FORMAT)
+        .unwrap_or_default()
+}
+
+/// Adds (or replaces) the entry of `key` in the index at `path`, atomically.
+fn remember(path: &Path, key: String, stamp: FileStamp, sha256: &str) -> std::io::Result<()> {
+    static TMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut index = read_index(path);
+    index.format = INDEX_FORMAT.to_string();
+    index.files.retain(|file, _| Path::new(file).is_file());
+    index.files.insert(
+        key,
+        IndexEntry {
+            size: stamp.size,
+            mtime_ns: stamp.mtime_ns,
+            ctime_ns: stamp.ctime_ns,
+            sha256: sha256.to_string(),
+        },
+    );
+    let text = serde_json::to_vec_pretty(&index).map_err(std::io::Error::other)?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let n = TMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".tmp-{}-{n}", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Hex SHA-256 of a whole file, read in 1 MiB blocks.
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     }
     Ok(hex(&hasher.finalize()))
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Lower-case hex of bytes.
@@ -496,28 +661,29 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_sees_size_head_middle_and_tail() {
+    fn fingerprint_sees_every_byte_and_the_size() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.bin");
+        let fingerprint = |path: &Path| weights_fingerprint_with(path, None).unwrap().sha256;
         let data: Vec<u8> = (0..5_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(&path, &data).unwrap();
-        let base = weights_fingerprint(&path).unwrap();
+        let base = fingerprint(&path);
         assert_eq!(base.len(), 64);
-        assert_eq!(base, weights_fingerprint(&path).unwrap());
-        // A change in the first MiB, in a sampled middle block, in the last MiB, or of the size.
-        for pos in [10usize, 1_048_576 + 5, data.len() - 3] {
+        assert_eq!(base, fingerprint(&path));
+        assert_eq!(base, hex(&Sha256::digest(&data)));
+        // A change in the first MiB, anywhere in the middle, in the last MiB, or of the size.
+        for pos in [10usize, 1_048_576 + 5, 1_048_576 + 100_000, data.len() - 3] {
             let mut d = data.clone();
             d[pos] ^= 1;
             std::fs::write(&path, &d).unwrap();
-            assert_ne!(weights_fingerprint(&path).unwrap(), base, "byte {pos}");
+            assert_ne!(fingerprint(&path), base, "byte {pos}");
         }
         std::fs::write(&path, &data[..data.len() - 1]).unwrap();
-        assert_ne!(weights_fingerprint(&path).unwrap(), base);
-        // Small files are hashed whole.
+        assert_ne!(fingerprint(&path), base);
         std::fs::write(&path, b"abc").unwrap();
-        let small = weights_fingerprint(&path).unwrap();
+        let small = fingerprint(&path);
         std::fs::write(&path, b"abd").unwrap();
-        assert_ne!(weights_fingerprint(&path).unwrap(), small);
+        assert_ne!(fingerprint(&path), small);
     }
 
     #[test]

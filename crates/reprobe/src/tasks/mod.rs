@@ -98,8 +98,8 @@ pub trait Scored {
     fn scores(&self, prefix: &str) -> BTreeMap<String, f64>;
 }
 
-/// A metric of a JSON object as a percentage (NaN when absent).
-pub fn percent(values: &BTreeMap<String, Value>, key: &str) -> f64 {
+/// A metric of a JSON object (`result.json`) as a percentage (NaN when absent).
+pub fn percent(values: &Value, key: &str) -> f64 {
     values.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN) * 100.0
 }
 

@@ -376,22 +376,18 @@ impl Task for NerTask {
         )
     }
 
-    fn final_scores(&self, result: &Value) -> String {
-        let values: BTreeMap<String, Value> = result
-            .as_object()
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+    fn final_scores(&self, values: &Value) -> String {
         let mut out = format!(
             "  dev entity F1 {:.2} (P {:.2} R {:.2}); token F1 {:.2}\n",
-            percent(&values, "val/f1"),
-            percent(&values, "val/precision"),
-            percent(&values, "val/recall"),
-            percent(&values, "val/token_f1"),
+            percent(values, "val/f1"),
+            percent(values, "val/precision"),
+            percent(values, "val/recall"),
+            percent(values, "val/token_f1"),
         );
-        if values.contains_key("test/f1") {
+        if values.get("test/f1").is_some() {
             out.push_str(&format!(
                 "  test entity F1 {:.2}\n",
-                percent(&values, "test/f1")
+                percent(values, "test/f1")
             ));
         }
         out

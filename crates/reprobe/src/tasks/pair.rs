@@ -361,21 +361,17 @@ impl Task for PairTask {
         )
     }
 
-    fn final_scores(&self, result: &Value) -> String {
-        let values: BTreeMap<String, Value> = result
-            .as_object()
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+    fn final_scores(&self, values: &Value) -> String {
         let mut out = format!(
             "  dev F1 {:.2}, accuracy {:.2}\n",
-            percent(&values, "val/f1"),
-            percent(&values, "val/accuracy"),
+            percent(values, "val/f1"),
+            percent(values, "val/accuracy"),
         );
-        if values.contains_key("test/f1") {
+        if values.get("test/f1").is_some() {
             out.push_str(&format!(
                 "  test F1 {:.2}, accuracy {:.2}\n",
-                percent(&values, "test/f1"),
-                percent(&values, "test/accuracy")
+                percent(values, "test/f1"),
+                percent(values, "test/accuracy")
             ));
         }
         out

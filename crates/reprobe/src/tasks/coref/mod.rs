@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
 use reprobe_metrics::MetricSet;
+use reprobe_models::aggregate::CompatPreset;
 use reprobe_models::encoders::stack::StackOutput;
 use reprobe_models::heads::coref::{crop_document, CorefGold, CorefHead, CorefInputs, CorefOutput};
 
@@ -33,6 +34,7 @@ pub struct CorefTask {
     data: DataConfig,
     max_segments: usize,
     crop_at_eval: bool,
+    compat: CompatPreset,
 }
 
 /// What one forward pass gives.
@@ -176,6 +178,15 @@ impl CorefTask {
     }
 }
 
+/// The score that picks the best epoch: coref-hoi's simplified CoNLL F1 (the reference's `val/f1`,
+/// logged as `coref_hoi_f1`) under `compat = "reference"`, the official CoNLL F1 (`f1`) otherwise.
+pub fn selection_metric(compat: CompatPreset) -> &'static str {
+    match compat {
+        CompatPreset::Reference => "coref_hoi_f1",
+        CompatPreset::None => "f1",
+    }
+}
+
 impl Task for CorefTask {
     type Example = ModelDocument;
     type Evaluation = Evaluation;
@@ -192,11 +203,16 @@ impl Task for CorefTask {
             data: cfg.data.clone(),
             max_segments: head_cfg.max_training_sentences,
             crop_at_eval: cfg.crop_at_eval(),
+            compat: cfg.compat,
         })
     }
 
     fn labels(&self) -> Option<&[String]> {
         None
+    }
+
+    fn selection_metric(&self) -> &'static str {
+        selection_metric(self.compat)
     }
 
     fn read_split(
@@ -281,12 +297,8 @@ impl Task for CorefTask {
         )
     }
 
-    fn final_scores(&self, result: &Value) -> String {
-        let values: BTreeMap<String, Value> = result
-            .as_object()
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        let get = |k: &str| percent(&values, k);
+    fn final_scores(&self, values: &Value) -> String {
+        let get = |k: &str| percent(values, k);
         let mut out = format!(
             "  dev CoNLL F1 {:.2}  (MUC {:.2}  B3 {:.2}  CEAFe {:.2}  CEAFm {:.2}  LEA {:.2}; mentions P {:.2} R {:.2} F1 {:.2})\n",
             get("val/f1"),
@@ -299,9 +311,21 @@ impl Task for CorefTask {
             get("val/mention_recall"),
             get("val/mention_f1"),
         );
-        if values.contains_key("test/f1") {
+        if values.get("test/f1").is_some() {
             out.push_str(&format!("  test CoNLL F1 {:.2}\n", get("test/f1")));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_runs_select_on_coref_hoi_f1() {
+        assert_eq!(selection_metric(CompatPreset::Reference), "coref_hoi_f1");
+        assert_eq!(selection_metric(CompatPreset::None), "f1");
+        assert_eq!(selection_metric(CompatPreset::default()), "f1");
     }
 }
