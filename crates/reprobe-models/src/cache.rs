@@ -10,7 +10,9 @@
 //! - **disk**: one safetensors file per document under `dir/<encoder key>/<ids hash>.safetensors`,
 //!   written atomically (a temporary name, then a rename) and memory-mapped on read.
 //!
-//! An entry is keyed by a [`FeatureKey`]: the encoder's fingerprint (checkpoint content, architecture),
+//! An entry is keyed by a [`FeatureKey`]: the encoder's fingerprint (checkpoint content, architecture;
+//! the content is the SHA-256 of the whole weight file, remembered per user by path, size and mtime in
+//! `~/.cache/reprobe/fingerprints.json`, see [`crate::encoders::checkpoint::weights_fingerprint`]),
 //! its truncation, the hidden-state indices kept, the dtype, and a SHA-256 of the document's padded
 //! `[S, T]` subtoken ids and mask. A file whose header or length is wrong (truncated, corrupt) or whose
 //! recorded key differs is reported as a warning, deleted and recomputed.

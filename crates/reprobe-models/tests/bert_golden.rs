@@ -12,6 +12,8 @@ use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
 use serde_json::json;
 
+mod util;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bert")
 }
@@ -364,9 +366,12 @@ fn minilm_dir() -> Option<PathBuf> {
     if dir.join("model.safetensors").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipping: {} is absent (bash scripts/fetch-minilm.sh fetches it)",
-            dir.display()
+        util::skip(
+            "minilm",
+            &format!(
+                "{} is absent; bash scripts/fetch-minilm.sh fetches it",
+                dir.display()
+            ),
         );
         None
     }

@@ -10,6 +10,8 @@ use reprobe_models::encoders::{BertEncoder, BertOptions};
 use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
 
+mod util;
+
 const MINILM_VOCAB: usize = 30522;
 
 fn minilm() -> Option<PathBuf> {
@@ -17,9 +19,12 @@ fn minilm() -> Option<PathBuf> {
     if dir.join("config.json").exists() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipping: {} is absent (run scripts/fetch-minilm.sh)",
-            dir.display()
+        util::skip(
+            "minilm",
+            &format!(
+                "{} is absent; bash scripts/fetch-minilm.sh fetches it",
+                dir.display()
+            ),
         );
         None
     }

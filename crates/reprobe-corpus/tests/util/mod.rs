@@ -138,7 +138,9 @@ pub fn current_test() -> String {
         .and_then(|exe| Some(exe.file_stem()?.to_string_lossy().into_owned()))
         .map(|stem| match stem.rsplit_once('-') {
             // Cargo names a test binary `<target>-<16 hex digits>`.
-            Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some((name, hash))
+                if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
                 name.to_string()
             }
             _ => stem,

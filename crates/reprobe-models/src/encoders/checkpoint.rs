@@ -425,7 +425,7 @@ pub struct WeightsFingerprint {
 }
 
 /// The content fingerprint of a weight file, which the feature cache keys on: hex SHA-256 of the whole
-/// file, so two files that differ in any byte differ. It is hashed once (streamed, about 0.2 s for
+/// file, so two files that differ in any byte differ. It is hashed once (streamed, about 0.3 s for
 /// MiniLM's 90 MB) and remembered in the index of [`fingerprint_index_path`] by canonical path, size,
 /// mtime and (on Unix) ctime; a file whose size or times changed is hashed again. See
 /// [`weights_fingerprint_with`].
@@ -565,7 +565,10 @@ fn remember(path: &Path, key: String, stamp: FileStamp, sha256: &str) -> std::io
         std::fs::create_dir_all(parent)?;
     }
     let n = TMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".tmp-{}-{n}", std::process::id()));
     let tmp = path.with_file_name(name);
     let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
@@ -645,13 +648,25 @@ mod tests {
         assert!(read_pooler(&fixtures.join("tokcls-bin")).unwrap().is_none());
 
         let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(fixtures.join("tiny/config.json"), dir.path().join(CONFIG_FILE)).unwrap();
+        std::fs::copy(
+            fixtures.join("tiny/config.json"),
+            dir.path().join(CONFIG_FILE),
+        )
+        .unwrap();
         let mut tensors = HashMap::new();
-        tensors.insert("bert.pooler.dense.weight".to_string(), (w.clone() * 2.0).unwrap());
+        tensors.insert(
+            "bert.pooler.dense.weight".to_string(),
+            (w.clone() * 2.0).unwrap(),
+        );
         tensors.insert("bert.pooler.dense.bias".to_string(), b.clone());
         candle_core::safetensors::save(&tensors, dir.path().join(SAFETENSORS_FILE)).unwrap();
         let (w2, _) = read_pooler(dir.path()).unwrap().unwrap();
-        let diff = (w2 - (w * 2.0).unwrap()).unwrap().abs().unwrap().max_all().unwrap();
+        let diff = (w2 - (w * 2.0).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap();
         assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0);
 
         tensors.remove("bert.pooler.dense.bias");
