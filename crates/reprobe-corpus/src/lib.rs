@@ -66,7 +66,7 @@ pub use error::{Error, Result};
 pub use prepare::{prepare_document, PrepareStats};
 pub use readers::conll2012::read_conll2012;
 pub use sequence::{
-    encode_pair, encode_tagged, label_index, split_words_with_offsets, ClassificationInput, TaggedWindow,
-    IGNORE_LABEL,
+    encode_pair, encode_tagged, label_index, split_words_with_offsets, ClassificationInput,
+    TaggedWindow, IGNORE_LABEL,
 };
 pub use tokenize::{Encoded, SpecialToken, SubwordTokenizer};

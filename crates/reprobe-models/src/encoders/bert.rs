@@ -666,7 +666,10 @@ impl BertEncoder {
         if types.dims() != [b, t] {
             return Err(Error::Config {
                 key: "token_type_ids".into(),
-                msg: format!("shape {:?} differs from input_ids' [{b}, {t}]", types.dims()),
+                msg: format!(
+                    "shape {:?} differs from input_ids' [{b}, {t}]",
+                    types.dims()
+                ),
             });
         }
         let types = types.to_dtype(DType::U32)?.to_device(&self.device)?;

@@ -592,7 +592,10 @@ impl EncoderStack {
 /// Token ids with their segment ids folded in (`id + type · 2²⁴`), for feature cache keys. `[S, T]` u32
 fn typed_key_ids(input_ids: &Tensor, token_type_ids: &Tensor) -> Result<Tensor> {
     let dims = input_ids.dims().to_vec();
-    let ids = input_ids.to_dtype(DType::U32)?.flatten_all()?.to_vec1::<u32>()?;
+    let ids = input_ids
+        .to_dtype(DType::U32)?
+        .flatten_all()?
+        .to_vec1::<u32>()?;
     let types = token_type_ids
         .to_dtype(DType::U32)?
         .flatten_all()?
@@ -600,7 +603,10 @@ fn typed_key_ids(input_ids: &Tensor, token_type_ids: &Tensor) -> Result<Tensor> 
     if ids.len() != types.len() {
         return Err(Error::Config {
             key: "token_type_ids".to_string(),
-            msg: format!("shape {:?} differs from input_ids' {dims:?}", token_type_ids.dims()),
+            msg: format!(
+                "shape {:?} differs from input_ids' {dims:?}",
+                token_type_ids.dims()
+            ),
         });
     }
     let keyed: Vec<u32> = ids
@@ -833,12 +839,18 @@ mod tests {
         let zeros = ids.zeros_like().unwrap();
         let types = Tensor::new(&[[0u32, 1, 1], [0, 0, 1]], &Device::Cpu).unwrap();
         let plain = typed_key_ids(&ids, &zeros).unwrap();
-        assert_eq!(plain.to_vec2::<u32>().unwrap(), ids.to_vec2::<u32>().unwrap());
+        assert_eq!(
+            plain.to_vec2::<u32>().unwrap(),
+            ids.to_vec2::<u32>().unwrap()
+        );
         let keyed = typed_key_ids(&ids, &types).unwrap();
         assert_eq!(keyed.dims(), ids.dims());
         assert_eq!(
             keyed.to_vec2::<u32>().unwrap(),
-            vec![vec![2, 7 + (1 << 24), 3 + (1 << 24)], vec![2, 9, 3 + (1 << 24)]]
+            vec![
+                vec![2, 7 + (1 << 24), 3 + (1 << 24)],
+                vec![2, 9, 3 + (1 << 24)]
+            ]
         );
     }
 }

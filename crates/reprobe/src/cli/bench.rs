@@ -128,7 +128,13 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         );
     }
     let dev_path = cfg.data.dev.as_ref().unwrap_or(train_path);
-    let dev = load_split(dev_path, &backbone.tokenizer, &cfg.data, Some(args.eval_docs))?.docs;
+    let dev = load_split(
+        dev_path,
+        &backbone.tokenizer,
+        &cfg.data,
+        Some(args.eval_docs),
+    )?
+    .docs;
     let mut optim = OptimizerSet::with_grouping(
         &backbone.params,
         &cfg.optim,
@@ -252,7 +258,10 @@ fn step(
 
 /// The benchmark of a batched (sentence-level) task: training steps of `train.batch_size` examples after
 /// `--warmup` steps, then an evaluation pass; examples/s for both.
-fn bench_batches<T: Task>(args: &BenchArgs, resolved: &crate::config::Resolved) -> Result<ExitCode> {
+fn bench_batches<T: Task>(
+    args: &BenchArgs,
+    resolved: &crate::config::Resolved,
+) -> Result<ExitCode> {
     let cfg = &resolved.config;
     let backbone = Backbone::build(cfg)?;
     let task = T::build(cfg, &backbone, T::training_labels(cfg)?)?;

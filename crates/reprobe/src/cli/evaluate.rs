@@ -14,12 +14,12 @@ use reprobe_corpus::Cluster;
 use reprobe_metrics::MetricSet;
 
 use super::score::{score_files, text_report, JsonReport};
+use crate::config::TaskKind;
 use crate::fsutil;
 use crate::progress::Progress;
 use crate::tasks::coref::data::{is_jsonlines, load_split, to_word_clusters};
 use crate::tasks::coref::evaluate::evaluate;
 use crate::tasks::coref::CorefTask;
-use crate::config::TaskKind;
 use crate::train::load::{load_config, load_trained};
 
 /// Evaluate a trained model on a file with the official CoNLL-2012 metrics (or the task's own metric).

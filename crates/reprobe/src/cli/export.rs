@@ -102,9 +102,11 @@ pub fn export(source: &Path, out: &Path, encoder: Option<&str>) -> Result<()> {
             write_base(&trained, encoder, out)
         }
         TaskKind::Ner => write_base(&load_trained::<NerTask>(source, Some("cpu"))?, encoder, out),
-        TaskKind::PairClassification => {
-            write_base(&load_trained::<PairTask>(source, Some("cpu"))?, encoder, out)
-        }
+        TaskKind::PairClassification => write_base(
+            &load_trained::<PairTask>(source, Some("cpu"))?,
+            encoder,
+            out,
+        ),
     }
 }
 

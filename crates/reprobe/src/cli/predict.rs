@@ -15,10 +15,10 @@ use reprobe_corpus::readers::text::TextReader;
 use reprobe_corpus::writers::conll2012::write_with_key;
 use reprobe_corpus::{write_atomic, Cluster, PreparedDocument};
 
+use crate::config::TaskKind;
 use crate::progress::Progress;
 use crate::tasks::coref::data::{is_jsonlines, prepare_all, to_model_document, to_word_clusters};
 use crate::tasks::coref::CorefTask;
-use crate::config::TaskKind;
 use crate::train::load::{load_config, load_trained};
 
 /// Predict with a trained model: coreference clusters, entities (NER) or labels (classification).

@@ -112,7 +112,10 @@ fn finish<T>(
     mut json: serde_json::Value,
 ) -> Result<()> {
     for (k, v) in &scores {
-        println!("{k:<24} {:>8.2}", v * if k.ends_with("loss") { 1.0 } else { 100.0 });
+        println!(
+            "{k:<24} {:>8.2}",
+            v * if k.ends_with("loss") { 1.0 } else { 100.0 }
+        );
     }
     json["scores"] = json!(scores);
     json["split"] = json!(split);
@@ -144,12 +147,19 @@ fn write_jsonl(path: &Path, lines: &[serde_json::Value]) -> Result<()> {
 /// text, one sentence per non-empty line, and gives JSON lines with the entities' text, type and
 /// character offsets. Classification: a TSV of texts or pairs gives JSON lines with the label and its
 /// probability.
-pub fn predict(task: TaskKind, run: &Path, input: &Path, out: &Path, device: Option<&str>) -> Result<()> {
+pub fn predict(
+    task: TaskKind,
+    run: &Path,
+    input: &Path,
+    out: &Path,
+    device: Option<&str>,
+) -> Result<()> {
     match task {
         TaskKind::Ner => {
             let trained = load_trained::<NerTask>(run, device)?;
             let name = input.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let columns = name.ends_with("conll") || name.ends_with(".bio") || name.ends_with(".iob2");
+            let columns =
+                name.ends_with("conll") || name.ends_with(".bio") || name.ends_with(".iob2");
             let (sentences, offsets) = if columns {
                 (read_sentences(input)?, None)
             } else {
@@ -190,7 +200,9 @@ pub fn predict(task: TaskKind, run: &Path, input: &Path, out: &Path, device: Opt
                                        "char_end": end, "words": [e.start, e.end + 1]})
                             })
                             .collect();
-                        lines.push(json!({"text": text, "words": sentence.words, "entities": entities}));
+                        lines.push(
+                            json!({"text": text, "words": sentence.words, "entities": entities}),
+                        );
                     }
                     write_jsonl(out, &lines)?;
                 }
@@ -200,13 +212,12 @@ pub fn predict(task: TaskKind, run: &Path, input: &Path, out: &Path, device: Opt
         TaskKind::PairClassification => {
             let trained = load_trained::<PairTask>(run, device)?;
             let rows = read_glue_tsv(input)?;
-            let examples = trained
-                .task
-                .encode(&trained.backbone, rows, false, input)?;
+            let examples = trained.task.encode(&trained.backbone, rows, false, input)?;
             let bar = Progress::counting(examples.len(), "predict", "examples");
-            let (predictions, _) = trained
-                .task
-                .predict(&trained.backbone, &examples, false, &bar)?;
+            let (predictions, _) =
+                trained
+                    .task
+                    .predict(&trained.backbone, &examples, false, &bar)?;
             bar.finish();
             let labels = trained.task.label_list();
             let lines: Vec<serde_json::Value> = examples
@@ -229,7 +240,10 @@ pub fn predict(task: TaskKind, run: &Path, input: &Path, out: &Path, device: Opt
 #[allow(clippy::type_complexity)]
 fn raw_sentences(
     path: &Path,
-) -> Result<(Vec<TaggedSentence>, Option<Vec<(String, Vec<(usize, usize)>)>>)> {
+) -> Result<(
+    Vec<TaggedSentence>,
+    Option<Vec<(String, Vec<(usize, usize)>)>>,
+)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut sentences = Vec::new();

@@ -11,9 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use toml::{Table, Value};
 
-pub use schema::{
-    ClassifierHeadConfig, HeadConfig, RunConfig, TaggingHeadConfig, TaskKind,
-};
+pub use schema::{ClassifierHeadConfig, HeadConfig, RunConfig, TaggingHeadConfig, TaskKind};
 
 use load::{apply_overrides, deserialize_config, load_toml_chain, set_path};
 use overrides::Override;

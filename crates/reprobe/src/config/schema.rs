@@ -32,7 +32,6 @@ use reprobe_models::encoders::stack::{EncoderConfig, StackConfig};
 use reprobe_models::heads::coref::CorefConfig;
 use reprobe_models::optim::OptimConfig;
 
-
 /// Genres in coref-hoi's order: the index is the genre id of the genre embedding (unknown document ids
 /// get `data.genre_fallback`, by default `bc`, i.e. id 0).
 pub const COREF_HOI_GENRES: [&str; 7] = ["bc", "bn", "mz", "nw", "pt", "tc", "wb"];

@@ -10,8 +10,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::config::load::get_path;
 use crate::fsutil;
-use crate::sweep::summary::{summarize, RunResult, Summary};
 use crate::run_dir::{RunDir, RESULT_FILE};
+use crate::sweep::summary::{summarize, RunResult, Summary};
 use crate::sweep::{display_value, is_seed_key, Sweep, SWEEP_FILE};
 
 /// Metric columns shown first in tables, in this order.

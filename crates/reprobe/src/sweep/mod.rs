@@ -195,7 +195,10 @@ pub fn create(
         let path = dir.join(&job_dir);
         std::fs::create_dir_all(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
-        fsutil::write_atomic(&crate::run_dir::RunDir::new(&path).config(), config_text.as_bytes())?;
+        fsutil::write_atomic(
+            &crate::run_dir::RunDir::new(&path).config(),
+            config_text.as_bytes(),
+        )?;
         list.push(Job {
             index,
             dir: job_dir,

@@ -42,12 +42,17 @@ impl Batching {
         match self.fixed_groups {
             None => {
                 order.shuffle(rng);
-                order.chunks(self.size.max(1)).map(<[usize]>::to_vec).collect()
+                order
+                    .chunks(self.size.max(1))
+                    .map(<[usize]>::to_vec)
+                    .collect()
             }
             Some(seed) => {
                 order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-                let mut groups: Vec<Vec<usize>> =
-                    order.chunks(self.size.max(1)).map(<[usize]>::to_vec).collect();
+                let mut groups: Vec<Vec<usize>> = order
+                    .chunks(self.size.max(1))
+                    .map(<[usize]>::to_vec)
+                    .collect();
                 groups.shuffle(rng);
                 groups
             }
@@ -105,7 +110,11 @@ mod tests {
         let free = batching(None);
         let f1 = free.epoch(10, &mut ChaCha8Rng::seed_from_u64(1));
         let f2 = free.epoch(10, &mut ChaCha8Rng::seed_from_u64(2));
-        assert_ne!(sorted(f1), sorted(f2), "without fixed groups the members change");
+        assert_ne!(
+            sorted(f1),
+            sorted(f2),
+            "without fixed groups the members change"
+        );
     }
 
     #[test]

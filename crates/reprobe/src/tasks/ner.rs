@@ -186,7 +186,8 @@ impl NerTask {
                 let mut words = vec![String::new(); example.words.len()];
                 for (pos, word) in example.window.word_index.iter().enumerate() {
                     if let Some(w) = word {
-                        words[w - example.window.first_word] = self.labels[row[pos] as usize].clone();
+                        words[w - example.window.first_word] =
+                            self.labels[row[pos] as usize].clone();
                     }
                 }
                 tags.push(words);
@@ -236,10 +237,7 @@ impl Task for NerTask {
         let sentences = read_sentences(path)?;
         let labels = label_set(&sentences);
         if labels.len() < 2 {
-            bail!(
-                "{} has no entity tag: nothing to learn",
-                path.display()
-            );
+            bail!("{} has no entity tag: nothing to learn", path.display());
         }
         Ok(Some(labels))
     }

@@ -179,10 +179,11 @@ impl PairTask {
             if let Some(loss) = loss {
                 loss_sum += loss.to_scalar::<f32>()? as f64;
             }
-            let output = reprobe_models::heads::sequence_classification::SequenceClassificationOutput {
-                logits,
-                loss: None,
-            };
+            let output =
+                reprobe_models::heads::sequence_classification::SequenceClassificationOutput {
+                    logits,
+                    loss: None,
+                };
             for p in SequenceClassificationHead::decode(&output)? {
                 out.push(p);
                 progress.inc();

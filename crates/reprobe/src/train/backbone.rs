@@ -4,8 +4,8 @@ use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor};
 
 use reprobe_corpus::SubwordTokenizer;
-use reprobe_models::encoders::{hub, Checkpoint};
 use reprobe_models::encoders::stack::{EncoderStack, StackOutput};
+use reprobe_models::encoders::{hub, Checkpoint};
 use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
 
@@ -44,7 +44,9 @@ impl Backbone {
         let order = stack_cfg.order()?;
         for (id, encoder) in stack_cfg.encoders.iter_mut() {
             encoder.checkpoint = crate::cli::export::resolve_run_checkpoint(&encoder.checkpoint)
-                .with_context(|| format!("encoder `{id}`: cannot use run {}", encoder.checkpoint))?;
+                .with_context(|| {
+                    format!("encoder `{id}`: cannot use run {}", encoder.checkpoint)
+                })?;
             note_ignored_weights(id, &encoder.checkpoint);
         }
         let tokenizer_dir = match &cfg.data.tokenizer {

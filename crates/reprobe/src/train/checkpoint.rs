@@ -13,8 +13,8 @@ use reprobe_models::optim::OptimizerSet;
 use reprobe_models::rng::RngState;
 
 use super::backbone::Backbone;
-use crate::run_dir::{CHECKPOINTS_DIR, CONFIG_FILE, LABELS_FILE};
 use crate::fsutil;
+use crate::run_dir::{CHECKPOINTS_DIR, CONFIG_FILE, LABELS_FILE};
 
 /// File of the weights in a checkpoint folder.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -105,11 +105,7 @@ impl Checkpoints {
     }
 
     /// Restores weights, optimiser and random stream from the last checkpoint; returns the loop state.
-    pub fn resume(
-        &self,
-        model: &Backbone,
-        optim: &mut OptimizerSet,
-    ) -> Result<Option<TrainState>> {
+    pub fn resume(&self, model: &Backbone, optim: &mut OptimizerSet) -> Result<Option<TrainState>> {
         let Some(dir) = self.last() else {
             return Ok(None);
         };

@@ -281,9 +281,9 @@ fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
     let result = Value::Object(result);
     fsutil::write_json_atomic(&run.result(), &result)?;
     // The learning curves of this run as a picture (a failure to draw is not a failed run).
-    match crate::report::load_runs(&[run_dir.to_path_buf()]).and_then(|(runs, _)| {
-        crate::report::write_report(&runs, &[], &selection, &run.report())
-    }) {
+    match crate::report::load_runs(&[run_dir.to_path_buf()])
+        .and_then(|(runs, _)| crate::report::write_report(&runs, &[], &selection, &run.report()))
+    {
         Ok(_) => {}
         Err(e) => log.line(&format!("warning: no plots for this run: {e:#}")),
     }

@@ -245,7 +245,10 @@ impl Task for CorefTask {
         rng: &mut ChaCha8Rng,
     ) -> Result<Tensor> {
         let [doc] = batch else {
-            bail!("coreference trains one document per step, got {}", batch.len())
+            bail!(
+                "coreference trains one document per step, got {}",
+                batch.len()
+            )
         };
         let crop = self.draw_crop(doc, rng);
         let fwd = self.forward(backbone, doc, crop, true, true)?;
