@@ -109,3 +109,41 @@ fn a_coref_key_in_a_ner_head_is_named() {
     assert!(err.contains("head.ffnn_size"), "{err}");
     assert!(err.contains("dropout"), "the known keys are listed: {err}");
 }
+
+/// Every `configs/….toml` that the code (help texts, messages) names exists.
+#[test]
+fn configs_named_in_the_help_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut sources = Vec::new();
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    rust_files(&root.join("crates/reprobe/src"), &mut sources);
+    let mut named = 0;
+    for source in sources {
+        let text = std::fs::read_to_string(&source).unwrap();
+        for (start, _) in text.match_indices("configs/") {
+            let rest = &text[start..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "/_.-".contains(c)))
+                .unwrap_or(rest.len());
+            let name = &rest[..end];
+            if name.ends_with(".toml") {
+                named += 1;
+                assert!(
+                    root.join(name).exists(),
+                    "{} names {name}, which does not exist",
+                    source.display()
+                );
+            }
+        }
+    }
+    assert!(named >= 5, "found only {named} config names");
+}

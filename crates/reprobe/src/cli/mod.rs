@@ -27,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Tokenize and segment CoNLL-2012 files into coref-hoi jsonlines.
     Prepare(prepare::PrepareArgs),
-    /// Train and evaluate a coreference probe (one run, or a sweep with --multirun).
+    /// Train and evaluate a coreference probe or a source task (one run, or a sweep with --multirun).
     Train(train::TrainArgs),
     /// Score a trained model on a CoNLL-2012 or jsonlines file with the official metrics.
     Evaluate(evaluate::EvaluateArgs),

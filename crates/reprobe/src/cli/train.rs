@@ -13,21 +13,22 @@ use crate::sweep::{self, slurm, Sweep};
 use crate::timestamp;
 use crate::train::fit::fit;
 
-/// Train and evaluate a coreference probe.
+/// Train and evaluate a model: a coreference probe, or a source task (NER, pair classification).
 ///
-/// CONFIG is a TOML file (see configs/coref/); each OVERRIDE is `key=value` in the style of Hydra:
+/// CONFIG is a TOML file (see configs/coref/, configs/ner/, configs/pair/; `task` chooses); each OVERRIDE is `key=value` in the style of Hydra:
 /// `seed=3`, `train.max_epochs=2`, `encoders.mrpc.truncate=9`, lists `[a,b]`, maps `{id:path}`,
 /// `'quoted strings'`, `~key` to delete a key. With --multirun, `key=v1,v2,v3` and `seed=range(1,6)`
 /// sweep over every combination, --jobs at a time; running the same command again resumes the sweep.
 ///
 /// A run writes runs/<name>/<timestamp>/ (or --run-dir): config.toml, metrics.jsonl, log.txt,
-/// checkpoints/{best,last}/ and result.json. Training again with the same --run-dir resumes from the last
+/// checkpoints/{best,last}/ and result.json (labels.json for NER and classification). Training again with the same --run-dir resumes from the last
 /// checkpoint.
 ///
 /// Examples:
 ///   reprobe train configs/coref/ontogum_minilm_frozen.toml
 ///   reprobe train configs/coref/ontogum_minilm_frozen.toml seed=1,2,3 train.max_epochs=2 --multirun --jobs 2
-///   reprobe train configs/coref/paper/table_g_truncation.toml --print-config
+///   reprobe train configs/coref/paper/table_c_truncation.toml --print-config
+///   reprobe train configs/pair/mrpc_minilm.toml --run-dir runs/mrpc_minilm/main
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct TrainArgs {
