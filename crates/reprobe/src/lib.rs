@@ -10,5 +10,6 @@ pub mod report;
 pub mod run_dir;
 pub mod sweep;
 pub mod tasks;
+pub mod tensorboard;
 pub mod timestamp;
 pub mod train;

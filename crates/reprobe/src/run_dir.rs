@@ -8,6 +8,7 @@
 //! <run>/labels.json          the label list of a tagging or classification task
 //! <run>/checkpoints/<name>/  model.safetensors, config.toml, scores.json (and for `last` the optimiser state)
 //! <run>/report/              learning curves
+//! <run>/tb/                  TensorBoard event files (one per start of the run)
 //! <run>/.lock                held by the process that trains in the folder
 //! ```
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ pub const CHECKPOINTS_DIR: &str = "checkpoints";
 pub const BEST_CHECKPOINT: &str = "best";
 /// The report folder (plots of the learning curves).
 pub const REPORT_DIR: &str = "report";
+/// The TensorBoard event files.
+pub const TENSORBOARD_DIR: &str = "tb";
 
 /// The paths of one run folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +89,11 @@ impl RunDir {
     /// `report/`.
     pub fn report(&self) -> PathBuf {
         self.root.join(REPORT_DIR)
+    }
+
+    /// `tb/`.
+    pub fn tensorboard(&self) -> PathBuf {
+        self.root.join(TENSORBOARD_DIR)
     }
 
     /// Whether the run has finished (`result.json` exists).

@@ -11,7 +11,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use toml::{Table, Value};
 
-pub use schema::{ClassifierHeadConfig, HeadConfig, RunConfig, TaggingHeadConfig, TaskKind};
+pub use schema::{
+    ClassifierHeadConfig, HeadConfig, LoggerKind, RunConfig, TaggingHeadConfig, TaskKind,
+};
 
 use load::{apply_overrides, deserialize_config, load_toml_chain, set_path};
 use overrides::Override;
@@ -261,6 +263,12 @@ fn validate(cfg: &RunConfig) -> Result<()> {
     }
     crate::device::parse_device(&cfg.device)
         .with_context(|| format!("`device` = {:?}", cfg.device))?;
+    if !cfg.logger.contains(&LoggerKind::Jsonl) {
+        let given: Vec<&str> = cfg.logger.iter().map(|l| l.name()).collect();
+        anyhow::bail!(
+            "`logger` = {given:?} lacks \"jsonl\": metrics.jsonl is always written (resuming and reports read it); use [\"jsonl\"] or [\"jsonl\", \"tensorboard\"]"
+        );
+    }
     Ok(())
 }
 
@@ -307,4 +315,47 @@ fn absolutize_paths(mut cfg: RunConfig) -> Result<RunConfig> {
     }
     cfg.cache.dir = abs(&cfg.cache.dir);
     Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve_text(text: &str) -> Result<Resolved> {
+        resolve_table(text.parse().unwrap(), "test.toml", &[])
+    }
+
+    const MINIMAL: &str = "[data]\n[encoders.e]\ncheckpoint = \"some-model\"\n";
+
+    #[test]
+    fn logger_defaults_to_jsonl_and_tensorboard_and_must_keep_jsonl() {
+        let resolved = resolve_text(MINIMAL).unwrap();
+        assert_eq!(
+            resolved.config.logger,
+            [LoggerKind::Jsonl, LoggerKind::Tensorboard]
+        );
+        assert!(
+            resolved
+                .to_toml()
+                .contains("logger = [\n    \"jsonl\",\n    \"tensorboard\",\n]")
+                || resolved
+                    .to_toml()
+                    .contains("logger = [\"jsonl\", \"tensorboard\"]"),
+            "{}",
+            resolved.to_toml()
+        );
+        let only = resolve_text(&format!("logger = [\"jsonl\"]\n{MINIMAL}")).unwrap();
+        assert_eq!(only.config.logger, [LoggerKind::Jsonl]);
+        let err = format!(
+            "{:#}",
+            resolve_text(&format!("logger = [\"tensorboard\"]\n{MINIMAL}")).unwrap_err()
+        );
+        assert!(err.contains("lacks \"jsonl\""), "{err}");
+        assert!(err.contains("[\"tensorboard\"]"), "{err}");
+        let err = format!(
+            "{:#}",
+            resolve_text(&format!("logger = [\"jsonl\", \"wandb\"]\n{MINIMAL}")).unwrap_err()
+        );
+        assert!(err.contains("wandb"), "{err}");
+    }
 }

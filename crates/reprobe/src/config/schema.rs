@@ -9,6 +9,7 @@
 //! device = "cpu"                 # or "cuda:0"
 //! dtype = "f32"                  # or "bf16", "f16"
 //! compat = "none"                # or "reference": every SPEC §9 behaviour of the reference code
+//! logger = ["jsonl", "tensorboard"]  # metrics.jsonl (always) and TensorBoard event files in tb/
 //! [data]     train/dev/test files (CoNLL-2012 or prepared jsonlines), tokenizer, seg_len, genres
 //! [encoders.<id>]  checkpoint, freeze, truncate, config, vocab_size   (SPEC §2.1)
 //! [aggregate]      kind = "mean" | "sum" | "concat" | "attention" + options (SPEC §2.3)
@@ -92,6 +93,10 @@ pub struct RunConfig {
     /// Default: none.
     #[serde(default)]
     pub cossim_target: Option<String>,
+    /// Where the metrics go: `jsonl` (`metrics.jsonl`, always on: resuming and reports read it) and
+    /// `tensorboard` (event files in `tb/`). Default `["jsonl", "tensorboard"]`.
+    #[serde(default = "default_logger")]
+    pub logger: Vec<LoggerKind>,
     /// The frozen-feature cache.
     #[serde(default)]
     pub cache: CacheConfig,
@@ -151,6 +156,30 @@ impl Default for DataConfig {
             max_eval_docs: None,
         }
     }
+}
+
+/// A destination of a run's metrics (`logger = [...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoggerKind {
+    /// `metrics.jsonl`, one line per epoch.
+    Jsonl,
+    /// TensorBoard event files in `tb/`: the epoch metrics and, per step, the loss and learning rates.
+    Tensorboard,
+}
+
+impl LoggerKind {
+    /// The name as written in configs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LoggerKind::Jsonl => "jsonl",
+            LoggerKind::Tensorboard => "tensorboard",
+        }
+    }
+}
+
+fn default_logger() -> Vec<LoggerKind> {
+    vec![LoggerKind::Jsonl, LoggerKind::Tensorboard]
 }
 
 /// The task a run trains.

@@ -13,11 +13,12 @@ use reprobe_models::optim::OptimizerSet;
 
 use super::backbone::Backbone;
 use super::checkpoint::{load_weights, Checkpoints, TrainState};
-use crate::config::Resolved;
+use crate::config::{LoggerKind, Resolved};
 use crate::fsutil;
 use crate::progress::Progress;
 use crate::run_dir::{RunDir, BEST_CHECKPOINT};
 use crate::tasks::{Scored, Task};
+use crate::tensorboard::EventWriter;
 
 /// The error of a run folder in which another process is training.
 #[derive(Debug)]
@@ -121,6 +122,7 @@ fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
         }
         None => {
             let _ = std::fs::remove_file(run.metrics());
+            let _ = std::fs::remove_dir_all(run.tensorboard());
             TrainState {
                 epochs_done: 0,
                 global_step: 0,
@@ -130,6 +132,18 @@ fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
                 train_seconds: 0.0,
             }
         }
+    };
+    // TensorBoard: a new event file per start of the run. Epoch metrics go at the epoch's global step under
+    // their metrics.jsonl names; per step, `step/train/loss` and `step/lr/<group>`. A resumed run marks
+    // where it goes on, so that TensorBoard drops the older file's steps after the checkpoint.
+    let mut tb = if cfg.logger.contains(&LoggerKind::Tensorboard) {
+        let mut writer = EventWriter::create(&run.tensorboard())?;
+        if state.epochs_done > 0 {
+            writer.session_start(state.global_step as u64 + 1)?;
+        }
+        Some(writer)
+    } else {
+        None
     };
     log.line(&format!(
         "setup took {:.1} s",
@@ -173,6 +187,13 @@ fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
             optim.clip_and_step(&grads)?;
             state.global_step += 1;
             loss_sum += value;
+            if let Some(tb) = tb.as_mut() {
+                let mut scalars = vec![("step/train/loss".to_string(), value)];
+                for (group, lr) in optim.learning_rates() {
+                    scalars.push((format!("step/lr/{group}"), lr));
+                }
+                tb.add_scalars(state.global_step as u64, &scalars)?;
+            }
             bar.inc();
             bar.set_message(format!("loss {:.2}", loss_sum / (step + 1) as f64));
         }
@@ -217,6 +238,14 @@ fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
             line.insert(format!("lr/{group}"), json!(lr));
         }
         fsutil::append_jsonl(&run.metrics(), &line)?;
+        if let Some(tb) = tb.as_mut() {
+            let scalars: Vec<(String, f64)> = line
+                .iter()
+                .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                .collect();
+            tb.add_scalars(state.global_step as u64, &scalars)?;
+            tb.flush()?;
+        }
         log.line(&format!(
             "epoch {epoch:>3}/{}  {}{}{}",
             cfg.train.max_epochs,
@@ -304,14 +333,17 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
 }
 
 /// Whether a run folder's saved config describes the same run as `table`: equal up to the device, which a
-/// resumed run may change (a sweep job can land on another GPU).
+/// resumed run may change (a sweep job can land on another GPU), and the loggers.
 fn same_run_config(saved: &str, table: &toml::Table) -> bool {
     let Ok(mut saved) = saved.parse::<toml::Table>() else {
         return false;
     };
     let mut table = table.clone();
-    saved.remove("device");
-    table.remove("device");
+    // `logger` does not change the run either (and configs older than it lack it).
+    for key in ["device", "logger"] {
+        saved.remove(key);
+        table.remove(key);
+    }
     saved == table
 }
 
