@@ -15,7 +15,8 @@ mod sentence_tasks;
 mod sweep;
 mod train;
 
-/// Reverse probing: coreference probes over stacks of frozen or tuned transformer encoders.
+/// Reverse probing: coreference probes and source tasks (NER, sentence-pair classification) over stacks of
+/// frozen or tuned transformer encoders.
 #[derive(Debug, Parser)]
 #[command(name = "reprobe", version, about, long_about = None)]
 pub struct Cli {
@@ -29,11 +30,11 @@ pub enum Command {
     Prepare(prepare::PrepareArgs),
     /// Train and evaluate a coreference probe or a source task (one run, or a sweep with --multirun).
     Train(train::TrainArgs),
-    /// Score a trained model on a CoNLL-2012 or jsonlines file with the official metrics.
+    /// Score a trained model on a file with the official metrics (CoNLL-2012 for coref, NER or classification).
     Evaluate(evaluate::EvaluateArgs),
-    /// Predict coreference clusters for raw text, CoNLL-2012 or jsonlines.
+    /// Predict with a trained model: coreference clusters, entities or labels.
     Predict(predict::PredictArgs),
-    /// Score a response CoNLL-2012 file against a key file (the official coreference metrics).
+    /// Score a response file against a key file (coreference metrics, or NER entity scores with --task ner).
     Score(score::ScoreArgs),
     /// Tables (mean ± std) and plots over sweeps or runs.
     Report(report::ReportArgs),
