@@ -1,4 +1,8 @@
 //! The `reprobe` command line.
+//!
+//! Exit codes: 0 success; 1 a runtime error (a missing or malformed data file, a failed sweep job, a model that
+//! does not load); 2 a usage error: the command line itself (clap's errors) or the user's config and overrides
+//! (an unknown key, a malformed `key=value`, an invalid value; [`reprobe::config::InputError`]).
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -29,7 +33,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(2)
+            if reprobe::config::is_input_error(&err) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -180,7 +180,7 @@ fn a_bad_layer_index_names_the_layer_count() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(res.status.code(), Some(2));
+    assert_eq!(res.status.code(), Some(1));
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(err.contains("layer 7") && err.contains("6 layers"), "{err}");
     assert!(!out.exists());
@@ -194,7 +194,7 @@ fn a_bad_layer_index_names_the_layer_count() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(res.status.code(), Some(2));
+    assert_eq!(res.status.code(), Some(1));
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(
         err.contains("no-org/no-model") && err.contains("HF_HUB_OFFLINE"),

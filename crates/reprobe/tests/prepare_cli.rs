@@ -138,7 +138,7 @@ fn expect_failure_bytes(bad: &[u8], want_in_stderr: &str) {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(run.code, Some(2), "stderr: {}", run.stderr);
+    assert_eq!(run.code, Some(1), "stderr: {}", run.stderr);
     let want = want_in_stderr.replace("{bad}", input.to_str().unwrap());
     assert!(
         run.stderr.contains(&want),
@@ -216,7 +216,7 @@ fn tokenizer_folder_without_files_is_an_error() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(run.code, Some(2));
+    assert_eq!(run.code, Some(1));
     let want = format!(
         "tokenizer {}: neither tokenizer.json nor vocab.txt found",
         empty.display()
@@ -243,7 +243,7 @@ fn two_inputs_with_the_same_output_name_are_refused() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(run.code, Some(2));
+    assert_eq!(run.code, Some(1));
     assert!(
         run.stderr.contains("would both be written to"),
         "{}",

@@ -295,13 +295,13 @@ fn bad_files_name_file_and_line() {
         .replacen("\t(0)\n", "\t(0\n", 1);
     std::fs::write(&bad, text).unwrap();
     let out = reprobe(&["score", key.to_str().unwrap(), bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("bad.response:"), "{stderr}");
     assert!(stderr.contains("response file"), "{stderr}");
 
     let out = reprobe(&["score", "/nonexistent/key.conll", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8(out.stderr)
         .unwrap()
         .contains("/nonexistent/key.conll"));
@@ -388,7 +388,7 @@ fn empty_response_scores_zero_with_a_warning() {
     // An empty key stays an error.
     let empty = tmp.path().join("empty.conll");
     let out = reprobe(&["score", empty.to_str().unwrap(), key.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("key file"), "{stderr}");
     assert!(stderr.contains("empty file"), "{stderr}");
@@ -402,7 +402,7 @@ fn same_document_twice_in_a_response_is_refused() {
     let twice = tmp.path().join("twice.response");
     std::fs::write(&twice, format!("{text}{text}")).unwrap();
     let out = reprobe(&["score", key.to_str().unwrap(), twice.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let second = text.lines().count() + 1;
     assert!(

@@ -407,7 +407,7 @@ fn config_errors_name_the_key_or_the_file() {
         run.to_str().unwrap(),
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(err.contains("nope.conll"), "{err}");
 
     let out = reprobe(&["train", cfg, "aggregate.kind=median", "--print-config"]);

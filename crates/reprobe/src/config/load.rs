@@ -84,6 +84,7 @@ pub fn apply_overrides(table: &mut Table, overrides: &[Override]) -> Result<()> 
             OverrideAction::Delete => {
                 delete_path(table, &o.path).with_context(|| format!("cannot apply override `{}`", o.raw))?
             }
+            OverrideAction::Unset => unset_path(table, &o.path),
             OverrideAction::Sweep(values) => bail!(
                 "override `{}` gives {} values: add --multirun to sweep over them, or write a list as `{}=[...]`",
                 o.raw,
@@ -125,6 +126,21 @@ pub fn get_path<'a>(table: &'a Table, path: &[String]) -> Option<&'a Value> {
         node = node.get(key)?.as_table()?;
     }
     node.get(last)
+}
+
+/// Removes `path` from `table` if it is there (`key=null`): the key's default applies. Tables left empty stay.
+fn unset_path(table: &mut Table, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = table;
+    for key in parents {
+        match node.get_mut(key).and_then(Value::as_table_mut) {
+            Some(t) => node = t,
+            None => return,
+        }
+    }
+    node.remove(last);
 }
 
 fn delete_path(table: &mut Table, path: &[String]) -> Result<()> {
@@ -381,5 +397,38 @@ mod tests {
             deserialize_config::<Cfg>(table, "cfg.toml", &[]).unwrap_err()
         );
         assert!(err.contains("`train.max_epochs`"), "{err}");
+    }
+
+    #[test]
+    fn null_unsets_a_key_so_its_default_applies() {
+        let minimal = "name = \"mine\"\n[data]\n[encoders.e]\ncheckpoint = \"some-model\"\n\
+                       [train]\nlr_horizon_epochs = 7\n";
+        let resolve = |args: &[&str]| {
+            let os: Vec<Override> = args.iter().map(|a| parse_override(a).unwrap()).collect();
+            let mut table: Table = minimal.parse().unwrap();
+            apply_overrides(&mut table, &os).unwrap();
+            crate::config::resolve_table(table, "test.toml", &os)
+                .unwrap()
+                .config
+        };
+        let plain = resolve(&[]);
+        assert_eq!(plain.train.lr_horizon_epochs, Some(7));
+        assert_eq!(plain.name, "mine");
+        let unset = resolve(&["train.lr_horizon_epochs=null", "name=null"]);
+        assert_eq!(unset.train.lr_horizon_epochs, None);
+        let default_name = resolve(&["~name"]).name;
+        assert_ne!(default_name, "mine");
+        assert_eq!(unset.name, default_name);
+        assert_ne!(unset.name, "null");
+        // Unsetting a key the config does not set (or below a missing table) is not an error.
+        let again = resolve(&[
+            "train.lr_horizon_epochs=null",
+            "train.lr_horizon_epochs=null",
+        ]);
+        assert_eq!(again.train.lr_horizon_epochs, None);
+        let mut table = Table::new();
+        let os = vec![parse_override("no.such.table=null").unwrap()];
+        apply_overrides(&mut table, &os).unwrap();
+        assert!(table.is_empty());
     }
 }

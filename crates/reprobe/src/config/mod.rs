@@ -36,8 +36,41 @@ impl Resolved {
     }
 }
 
-/// Reads `path` (with its `extends` chain), applies `overrides`, and validates the result.
+/// Marks an error in what the user wrote (a config file, a `key=value` override) as opposed to one at run time:
+/// `reprobe` exits with 2 for it, as for a command-line usage error, and with 1 for a runtime error. It prints
+/// as the error it wraps; contexts added around it keep the mark (see [`is_input_error`]).
+#[derive(Debug)]
+pub struct InputError(anyhow::Error);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// Marks `err` as an error in the user's input ([`InputError`]).
+pub fn input_error(err: anyhow::Error) -> anyhow::Error {
+    if is_input_error(&err) {
+        err
+    } else {
+        anyhow::Error::new(InputError(err))
+    }
+}
+
+/// Whether `err` (or an error it wraps) is an error in the user's input.
+pub fn is_input_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.is::<InputError>())
+}
+
+/// Reads `path` (with its `extends` chain), applies `overrides`, and validates the result. Its errors are
+/// [`InputError`]s.
 pub fn resolve(path: &Path, overrides: &[Override]) -> Result<Resolved> {
+    resolve_chain(path, overrides).map_err(input_error)
+}
+
+fn resolve_chain(path: &Path, overrides: &[Override]) -> Result<Resolved> {
     let mut table = load_toml_chain(path)?;
     table.remove("sweep");
     // The variant first (an override may choose it), so that overrides win over the variant's settings.
@@ -54,6 +87,10 @@ pub fn resolve(path: &Path, overrides: &[Override]) -> Result<Resolved> {
 /// The `[sweep]` table of a config as sweep overrides (`key = [v1, v2]` sweeps `key`), leaving out keys that
 /// `given` already sets: what `--multirun` expands besides the command line.
 pub fn config_sweeps(path: &Path, given: &[Override]) -> Result<Vec<Override>> {
+    config_sweeps_of(path, given).map_err(input_error)
+}
+
+fn config_sweeps_of(path: &Path, given: &[Override]) -> Result<Vec<Override>> {
     let table = load_toml_chain(path)?;
     let Some(sweep) = table.get("sweep") else {
         return Ok(vec![]);
@@ -91,8 +128,13 @@ pub fn config_sweeps(path: &Path, given: &[Override]) -> Result<Vec<Override>> {
     Ok(out)
 }
 
-/// Validates an already merged table (a run folder's `config.toml`, or a file chain with overrides).
-pub fn resolve_table(mut table: Table, origin: &str, overrides: &[Override]) -> Result<Resolved> {
+/// Validates an already merged table (a run folder's `config.toml`, or a file chain with overrides). Its errors
+/// are [`InputError`]s.
+pub fn resolve_table(table: Table, origin: &str, overrides: &[Override]) -> Result<Resolved> {
+    resolve_merged(table, origin, overrides).map_err(input_error)
+}
+
+fn resolve_merged(mut table: Table, origin: &str, overrides: &[Override]) -> Result<Resolved> {
     apply_variant(&mut table, origin)?;
     apply_compat_preset(&mut table);
     fill_encoder_order(&mut table);
@@ -357,5 +399,21 @@ mod tests {
             resolve_text(&format!("logger = [\"jsonl\", \"wandb\"]\n{MINIMAL}")).unwrap_err()
         );
         assert!(err.contains("wandb"), "{err}");
+    }
+
+    #[test]
+    fn config_errors_are_input_errors_and_print_unchanged() {
+        let err = resolve_text("sed = 3\n[data]\n").unwrap_err();
+        assert!(is_input_error(&err));
+        let wrapped = err.context("in the sweep");
+        assert!(is_input_error(&wrapped));
+        let text = format!("{wrapped:#}");
+        assert!(
+            text.starts_with("in the sweep: unknown config key `sed`"),
+            "{text}"
+        );
+        assert!(!is_input_error(&anyhow::anyhow!("cannot read data.conll")));
+        let err = overrides::parse_override("seed").unwrap_err();
+        assert!(is_input_error(&err), "{err:#}");
     }
 }

@@ -4,6 +4,12 @@
 //!
 //! Values become TOML values: `3` an integer, `1e-4` a float, `true` a boolean, `'x'`/`"x"` a string, anything else
 //! a bare string (`bert-base-cased`, `../shared/data/x.conll`).
+//!
+//! `key=null` unsets the key as in Hydra: the key is removed (whether or not the config sets it), so its default
+//! applies. A bare `null` is only allowed as the whole value; inside a list, a map or a sweep it is an error, and
+//! `key='null'` is the string "null".
+//!
+//! White space around keys, values and list items may be any Unicode white space (a no-break space included).
 use anyhow::{bail, Context, Result};
 use toml::Value;
 
@@ -25,8 +31,10 @@ pub enum OverrideAction {
     Set(Value),
     /// Set the key to each of these values in turn (a sweep; only with `--multirun`).
     Sweep(Vec<Value>),
-    /// Remove the key (`~key`).
+    /// Remove the key (`~key`); an error if the config does not set it.
     Delete,
+    /// Remove the key if it is set, so that its default applies (`key=null`, as in Hydra).
+    Unset,
 }
 
 impl Override {
@@ -36,8 +44,12 @@ impl Override {
     }
 }
 
-/// Parses one command-line override.
+/// Parses one command-line override. Its errors are [`super::InputError`]s.
 pub fn parse_override(arg: &str) -> Result<Override> {
+    parse_one(arg).map_err(super::input_error)
+}
+
+fn parse_one(arg: &str) -> Result<Override> {
     let raw = arg.to_string();
     let (body, delete) = match arg.strip_prefix('~') {
         Some(rest) => (rest, true),
@@ -47,7 +59,7 @@ pub fn parse_override(arg: &str) -> Result<Override> {
         Some((k, v)) => (k, Some(v)),
         None => (body, None),
     };
-    let path = parse_key(key).with_context(|| format!("in override `{arg}`"))?;
+    let path = parse_key(key.trim()).with_context(|| format!("in override `{arg}`"))?;
     let action = match (delete, value) {
         (true, None) => OverrideAction::Delete,
         (true, Some(_)) => bail!("override `{arg}`: `~key` deletes a key and takes no value"),
@@ -80,8 +92,14 @@ fn parse_key(key: &str) -> Result<Vec<String>> {
         .collect()
 }
 
+/// The value that unsets a key (`key=null`).
+const NULL: &str = "null";
+
 fn parse_value_or_sweep(text: &str) -> Result<OverrideAction> {
     let text = text.trim();
+    if text == NULL {
+        return Ok(OverrideAction::Unset);
+    }
     if let Some(inner) = text
         .strip_prefix("range(")
         .and_then(|t| t.strip_suffix(')'))
@@ -150,9 +168,10 @@ impl<'a> Parser<'a> {
         self.rest().chars().next()
     }
 
+    /// Skips white space, Unicode included (a no-break space is one to three bytes: step by the character).
     fn skip_ws(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
-            self.pos += 1;
+        while let Some(c) = self.peek().filter(|c| c.is_whitespace()) {
+            self.pos += c.len_utf8();
         }
     }
 
@@ -172,7 +191,7 @@ impl<'a> Parser<'a> {
             bail!(
                 "unexpected `{}` at position {} of `{}`",
                 self.rest(),
-                self.pos,
+                self.text[..self.pos].chars().count(),
                 self.text
             );
         }
@@ -185,7 +204,17 @@ impl<'a> Parser<'a> {
             Some('[') => self.list(),
             Some('{') => self.map(),
             Some(q @ ('"' | '\'')) => self.quoted(q).map(Value::String),
-            Some(_) => Ok(scalar(self.bare()?)),
+            Some(_) => {
+                let word = self.bare()?;
+                if word == NULL {
+                    bail!(
+                        "`null` unsets a key and can only be the whole value (`key=null`), not part of `{}`; \
+                         write 'null' in quotes for the string",
+                        self.text
+                    );
+                }
+                Ok(scalar(word))
+            }
             None => Ok(Value::String(String::new())),
         }
     }
@@ -437,5 +466,96 @@ mod tests {
         assert!(err("~seed=3").contains("takes no value"));
         assert!(err("a..b=1").contains("is not a key"));
         assert!(err("=1").contains("empty key"));
+    }
+
+    #[test]
+    fn unicode_white_space_is_white_space() {
+        // No-break space, narrow no-break space, ideographic space, em space, line separator.
+        for ws in ['\u{a0}', '\u{202f}', '\u{3000}', '\u{2003}', '\u{2028}'] {
+            assert_eq!(
+                sweep(&format!("seed=1,{ws}2")),
+                vec![Value::Integer(1), Value::Integer(2)],
+                "{ws:?}"
+            );
+            assert_eq!(
+                set(&format!("seed{ws}={ws}3{ws}")),
+                Value::Integer(3),
+                "{ws:?}"
+            );
+            assert_eq!(
+                set(&format!("x=[{ws}1{ws},{ws}2{ws}]")),
+                Value::Array(vec![Value::Integer(1), Value::Integer(2)]),
+                "{ws:?}"
+            );
+            let Value::Table(t) = set(&format!("x={{{ws}a{ws}:{ws}1{ws},{ws}b:'c'{ws}}}")) else {
+                panic!("{ws:?}")
+            };
+            assert_eq!(t["a"], Value::Integer(1));
+            assert_eq!(t["b"], Value::String("c".into()));
+            assert_eq!(sweep(&format!("seed=range(1,{ws}3)")).len(), 2);
+            assert_eq!(
+                sweep(&format!("name='a',{ws}\"b\"")),
+                vec![Value::String("a".into()), Value::String("b".into())]
+            );
+        }
+        // White space inside a word is part of it; an error names the position in characters.
+        assert_eq!(set("name=a\u{a0}b"), Value::String("a\u{a0}b".into()));
+        let e = err("x=[1]\u{a0}\u{a0}é");
+        assert!(e.contains("unexpected `é` at position 5"), "{e}");
+        assert!(err("se\u{a0}ed=1").contains("is not a key"));
+    }
+
+    #[test]
+    fn tricky_strings_never_panic() {
+        const PIECES: &[&str] = &[
+            ",", "=", "[", "]", "{", "}", "'", "\"", "\u{a0}", "é", "🦀", "~", "(", ")", "+", ":",
+            "\\", "a", "1", " ", "range(", "null", ".",
+        ];
+        // A small deterministic generator (xorshift), so that a failure repeats.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let len = (next() % 12) as usize;
+            let mut arg = String::new();
+            if round % 2 == 0 {
+                arg.push_str("k=");
+            }
+            for _ in 0..len {
+                arg.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            // Ok or a clear error; a panic fails the test and prints the input.
+            let result = std::panic::catch_unwind(|| parse_override(&arg).map(|_| ()));
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => assert!(!format!("{e:#}").is_empty()),
+                Err(_) => panic!("parse_override panicked on {arg:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn null_unsets_and_is_only_a_whole_value() {
+        assert_eq!(
+            parse_override("train.lr_horizon_epochs=null")
+                .unwrap()
+                .action,
+            OverrideAction::Unset
+        );
+        assert_eq!(
+            parse_override("name=\u{a0}null ").unwrap().action,
+            OverrideAction::Unset
+        );
+        assert_eq!(set("name='null'"), Value::String("null".into()));
+        assert_eq!(set("name=\"null\""), Value::String("null".into()));
+        assert_eq!(set("name=nullable"), Value::String("nullable".into()));
+        for bad in ["x=[1,null]", "x={a:null}", "seed=null,1", "seed=1,null"] {
+            let e = err(bad);
+            assert!(e.contains("`null` unsets a key"), "{bad}: {e}");
+        }
     }
 }

@@ -46,6 +46,9 @@ pub struct RunReport {
     pub finished: usize,
     /// Jobs that failed in this run.
     pub failed: Vec<usize>,
+    /// The first job that failed in this run, with its error and the last lines of its `output.txt` (what the
+    /// sweep prints at its end, so that a failure is seen without opening the job folder).
+    pub first_failure: Option<String>,
 }
 
 struct Running {
@@ -143,6 +146,14 @@ impl LocalRunner {
                                 tail(&output, 5)
                             ));
                             report.failed.push(job.index);
+                            if report.first_failure.is_none() {
+                                report.first_failure = Some(format!(
+                                    "{} ({}) failed: {}",
+                                    j.dir,
+                                    j.label(),
+                                    j.error.as_deref().unwrap_or_default()
+                                ));
+                            }
                             bar.println(format!(
                                 "{} FAILED ({status}); see {}",
                                 j.dir,
@@ -156,6 +167,9 @@ impl LocalRunner {
             running = still;
         }
         bar.finish_and_clear();
+        if let Some(message) = failure_message(&report) {
+            eprintln!("{message}");
+        }
         Ok(report)
     }
 
@@ -207,6 +221,17 @@ fn die_with_parent(cmd: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_cmd: &mut Command) {}
 
+/// What a sweep prints at its end when jobs failed: how many, and the first one's error quoted.
+fn failure_message(report: &RunReport) -> Option<String> {
+    let first = report.first_failure.as_ref()?;
+    let quoted: Vec<String> = first.lines().map(|l| format!("    {l}")).collect();
+    Some(format!(
+        "{} job(s) FAILED; the first:\n{}",
+        report.failed.len(),
+        quoted.join("\n")
+    ))
+}
+
 fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -236,7 +261,7 @@ mod tests {
     /// A fake job: writes result.json unless the job index is in FAIL.
     fn fake_runner(fail: &str) -> LocalRunner {
         let script = format!(
-            r#"idx=$2; d=$(printf '%s/job-%03d' "$1" "$idx"); case " {fail} " in *" $idx "*) echo boom; exit 3;; esac; echo '{{"val/f1": 0.5}}' > "$d/result.json""#
+            r#"idx=$2; d=$(printf '%s/job-%03d' "$1" "$idx"); case " {fail} " in *" $idx "*) echo "loading job $idx"; echo "error: boom in job $idx"; exit 3;; esac; echo '{{"val/f1": 0.5}}' > "$d/result.json""#
         );
         LocalRunner {
             program: "/bin/sh".into(),
@@ -256,7 +281,8 @@ mod tests {
             RunReport {
                 already_done: 0,
                 finished: 2,
-                failed: vec![1]
+                failed: vec![1],
+                first_failure: report.first_failure.clone(),
             }
         );
         let sweep = Sweep::load(&dir).unwrap();
@@ -269,7 +295,8 @@ mod tests {
             RunReport {
                 already_done: 2,
                 finished: 1,
-                failed: vec![]
+                failed: vec![],
+                first_failure: None,
             }
         );
         assert!(Sweep::load(&dir)
@@ -277,5 +304,32 @@ mod tests {
             .jobs
             .iter()
             .all(|j| j.state == JobState::Done));
+    }
+
+    #[test]
+    fn the_first_failed_job_is_quoted() {
+        let (_root, dir) = sweep_with(4);
+        let mut runner = fake_runner("1 3");
+        runner.parallel = 1;
+        let report = runner.run(&dir).unwrap();
+        assert_eq!(report.failed, vec![1, 3]);
+        let first = report.first_failure.clone().unwrap();
+        assert!(
+            first.starts_with("job-001 (seed=1) failed: exit status: 3"),
+            "{first}"
+        );
+        assert!(first.contains("job-001/output.txt"), "{first}");
+        assert!(
+            first.contains("loading job 1\nerror: boom in job 1"),
+            "{first}"
+        );
+        assert!(!first.contains("job 3"), "{first}");
+        let message = failure_message(&report).unwrap();
+        assert!(
+            message.starts_with("2 job(s) FAILED; the first:\n    job-001"),
+            "{message}"
+        );
+        assert!(message.contains("\n    error: boom in job 1"), "{message}");
+        assert_eq!(failure_message(&RunReport::default()), None);
     }
 }
