@@ -5,6 +5,8 @@
 //! content of the whole batch, so a batch must hold the same examples every epoch to be found again: the
 //! examples are then grouped once (a shuffle seeded by the run's seed) and only the order of the groups
 //! is shuffled each epoch. With a tuned encoder the examples are reshuffled every epoch.
+use anyhow::Result;
+use candle_core::Tensor;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -65,6 +67,28 @@ impl Batching {
         (0..n.div_ceil(size))
             .map(|b| b * size..((b + 1) * size).min(n))
             .collect()
+    }
+
+    /// Runs `forward` (logits and, with gold, the loss of a batch) over consecutive batches of `examples`
+    /// without dropout and hands each batch's logits to `each`; returns the mean loss over batches (0 without
+    /// gold).
+    pub fn evaluate<'a, E>(
+        &self,
+        examples: &'a [E],
+        mut forward: impl FnMut(&[&'a E]) -> Result<(Tensor, Option<Tensor>)>,
+        mut each: impl FnMut(&[&'a E], Tensor) -> Result<()>,
+    ) -> Result<f64> {
+        let ranges = self.in_order(examples.len());
+        let mut loss_sum = 0.0;
+        for range in &ranges {
+            let batch: Vec<&E> = examples[range.clone()].iter().collect();
+            let (logits, loss) = forward(&batch)?;
+            if let Some(loss) = loss {
+                loss_sum += loss.to_scalar::<f32>()? as f64;
+            }
+            each(&batch, logits)?;
+        }
+        Ok(loss_sum / ranges.len().max(1) as f64)
     }
 
     /// The cache key argument of a batch (`None` keeps it out of the cache).

@@ -173,28 +173,26 @@ impl NerTask {
         progress: &Progress,
     ) -> Result<(Vec<Vec<String>>, f64)> {
         let mut tags = Vec::with_capacity(examples.len());
-        let mut loss_sum = 0.0;
-        let ranges = self.batching.in_order(examples.len());
-        for range in &ranges {
-            let batch: Vec<&NerExample> = examples[range.clone()].iter().collect();
-            let (logits, loss) = self.forward(backbone, &batch, with_gold, false)?;
-            if let Some(loss) = loss {
-                loss_sum += loss.to_scalar::<f32>()? as f64;
-            }
-            let ids: Vec<Vec<u32>> = logits.argmax(candle_core::D::Minus1)?.to_vec2()?; // [B][T]
-            for (example, row) in batch.iter().zip(ids) {
-                let mut words = vec![String::new(); example.words.len()];
-                for (pos, word) in example.window.word_index.iter().enumerate() {
-                    if let Some(w) = word {
-                        words[w - example.window.first_word] =
-                            self.labels[row[pos] as usize].clone();
+        let loss = self.batching.evaluate(
+            examples,
+            |batch| self.forward(backbone, batch, with_gold, false),
+            |batch, logits| {
+                let ids: Vec<Vec<u32>> = logits.argmax(candle_core::D::Minus1)?.to_vec2()?; // [B][T]
+                for (example, row) in batch.iter().zip(ids) {
+                    let mut words = vec![String::new(); example.words.len()];
+                    for (pos, word) in example.window.word_index.iter().enumerate() {
+                        if let Some(w) = word {
+                            words[w - example.window.first_word] =
+                                self.labels[row[pos] as usize].clone();
+                        }
                     }
+                    tags.push(words);
+                    progress.inc();
                 }
-                tags.push(words);
-                progress.inc();
-            }
-        }
-        Ok((tags, loss_sum / ranges.len().max(1) as f64))
+                Ok(())
+            },
+        )?;
+        Ok((tags, loss))
     }
 
     /// The label list of the head.

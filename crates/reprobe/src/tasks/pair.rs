@@ -15,7 +15,8 @@ use reprobe_corpus::sequence::{encode_pair, ClassificationInput};
 use reprobe_metrics::classification::ClassCounts;
 use reprobe_models::encoders::{hub, Checkpoint};
 use reprobe_models::heads::sequence_classification::{
-    SequenceClassificationConfig, SequenceClassificationHead, SequencePrediction,
+    SequenceClassificationConfig, SequenceClassificationHead, SequenceClassificationOutput,
+    SequencePrediction,
 };
 
 use super::batch::Batching;
@@ -171,25 +172,19 @@ impl PairTask {
         progress: &Progress,
     ) -> Result<(Vec<SequencePrediction>, f64)> {
         let mut out = Vec::with_capacity(examples.len());
-        let mut loss_sum = 0.0;
-        let ranges = self.batching.in_order(examples.len());
-        for range in &ranges {
-            let batch: Vec<&PairExample> = examples[range.clone()].iter().collect();
-            let (logits, loss) = self.forward(backbone, &batch, with_gold, false)?;
-            if let Some(loss) = loss {
-                loss_sum += loss.to_scalar::<f32>()? as f64;
-            }
-            let output =
-                reprobe_models::heads::sequence_classification::SequenceClassificationOutput {
-                    logits,
-                    loss: None,
-                };
-            for p in SequenceClassificationHead::decode(&output)? {
-                out.push(p);
-                progress.inc();
-            }
-        }
-        Ok((out, loss_sum / ranges.len().max(1) as f64))
+        let loss = self.batching.evaluate(
+            examples,
+            |batch| self.forward(backbone, batch, with_gold, false),
+            |_, logits| {
+                let output = SequenceClassificationOutput { logits, loss: None };
+                for prediction in SequenceClassificationHead::decode(&output)? {
+                    out.push(prediction);
+                    progress.inc();
+                }
+                Ok(())
+            },
+        )?;
+        Ok((out, loss))
     }
 
     /// The label list of the head.
