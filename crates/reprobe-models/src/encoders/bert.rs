@@ -624,19 +624,15 @@ impl BertEncoder {
                 ),
             });
         }
-        let input_ids = input_ids.to_dtype(DType::U32)?.to_device(&self.device)?;
-        if b * t > 0 {
-            let max_id = input_ids.max_all()?.to_scalar::<u32>()? as usize;
-            if max_id >= self.config.vocab_size {
-                return Err(Error::Config {
-                    key: "input_ids".into(),
-                    msg: format!(
-                        "token id {max_id} is outside the vocabulary of {} rows (vocab_size)",
-                        self.config.vocab_size
-                    ),
-                });
-            }
-        }
+        let input_ids = ids_below(
+            input_ids,
+            self.config.vocab_size,
+            "input_ids",
+            &self.device,
+            |max, rows| {
+                format!("token id {max} is outside the vocabulary of {rows} rows (vocab_size)")
+            },
+        )?;
         // Additive mask on keys, as transformers' extended attention mask: 0 where attended, the most
         // negative f32 on padding.
         let mask = attention_mask
@@ -672,20 +668,15 @@ impl BertEncoder {
                 ),
             });
         }
-        let types = types.to_dtype(DType::U32)?.to_device(&self.device)?;
-        if b * t > 0 {
-            let max = types.max_all()?.to_scalar::<u32>()? as usize;
-            if max >= self.config.type_vocab_size {
-                return Err(Error::Config {
-                    key: "token_type_ids".into(),
-                    msg: format!(
-                        "segment id {max} is outside the model's {} segment embeddings (type_vocab_size)",
-                        self.config.type_vocab_size
-                    ),
-                });
-            }
-        }
-        Ok(types)
+        ids_below(
+            types,
+            self.config.type_vocab_size,
+            "token_type_ids",
+            &self.device,
+            |max, rows| {
+                format!("segment id {max} is outside the model's {rows} segment embeddings (type_vocab_size)")
+            },
+        )
     }
 
     /// Every weight under its canonical Hugging Face name (`embeddings.word_embeddings.weight`,
@@ -736,6 +727,28 @@ impl BertEncoder {
         }
         Ok(out)
     }
+}
+
+/// `ids` as u32 on `device`, every value below `rows` (the rows of the embedding they index); otherwise a
+/// config error on `key` with `message(largest id, rows)`.
+fn ids_below(
+    ids: &Tensor,
+    rows: usize,
+    key: &str,
+    device: &Device,
+    message: impl Fn(usize, usize) -> String,
+) -> Result<Tensor> {
+    let ids = ids.to_dtype(DType::U32)?.to_device(device)?;
+    if ids.elem_count() > 0 {
+        let max = ids.max_all()?.to_scalar::<u32>()? as usize;
+        if max >= rows {
+            return Err(Error::Config {
+                key: key.into(),
+                msg: message(max, rows),
+            });
+        }
+    }
+    Ok(ids)
 }
 
 impl Encoder for BertEncoder {

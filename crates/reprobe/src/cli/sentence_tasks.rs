@@ -36,16 +36,7 @@ pub fn evaluate(
         TaskKind::Ner => {
             let trained = load_trained::<NerTask>(run, device)?;
             let out = out_dir(&trained, out, split)?;
-            let (examples, summary) = trained.task.read_split(&trained.backbone, data, None)?;
-            println!("evaluating {} on {summary}", trained.checkpoint.display());
-            let bar = Progress::counting(examples.len(), "evaluate", "windows");
-            let eval = trained.task.evaluate(
-                &trained.backbone,
-                &examples,
-                &mut ChaCha8Rng::seed_from_u64(0),
-                &bar,
-            )?;
-            bar.finish();
+            let (_, eval) = evaluate_file(&trained, data, "windows")?;
             let rows: Vec<(Vec<String>, Vec<String>)> = eval
                 .sentences
                 .iter()
@@ -63,16 +54,7 @@ pub fn evaluate(
         TaskKind::PairClassification => {
             let trained = load_trained::<PairTask>(run, device)?;
             let out = out_dir(&trained, out, split)?;
-            let (examples, summary) = trained.task.read_split(&trained.backbone, data, None)?;
-            println!("evaluating {} on {summary}", trained.checkpoint.display());
-            let bar = Progress::counting(examples.len(), "evaluate", "examples");
-            let eval = trained.task.evaluate(
-                &trained.backbone,
-                &examples,
-                &mut ChaCha8Rng::seed_from_u64(0),
-                &bar,
-            )?;
-            bar.finish();
+            let (examples, eval) = evaluate_file(&trained, data, "examples")?;
             let labels = trained.task.label_list();
             let lines: Vec<serde_json::Value> = examples
                 .iter()
@@ -94,6 +76,25 @@ pub fn evaluate(
         }
         TaskKind::Coref => unreachable!("coreference is evaluated by cli::evaluate"),
     }
+}
+
+/// Reads `data` with the task's reader and evaluates the trained model on it (no dropout, no gradient).
+fn evaluate_file<T: Task>(
+    trained: &TrainedModel<T>,
+    data: &Path,
+    unit: &'static str,
+) -> Result<(Vec<T::Example>, T::Evaluation)> {
+    let (examples, summary) = trained.task.read_split(&trained.backbone, data, None)?;
+    println!("evaluating {} on {summary}", trained.checkpoint.display());
+    let bar = Progress::counting(examples.len(), "evaluate", unit);
+    let eval = trained.task.evaluate(
+        &trained.backbone,
+        &examples,
+        &mut ChaCha8Rng::seed_from_u64(0),
+        &bar,
+    )?;
+    bar.finish();
+    Ok((examples, eval))
 }
 
 fn out_dir<T>(trained: &TrainedModel<T>, out: Option<&Path>, split: &str) -> Result<PathBuf> {
