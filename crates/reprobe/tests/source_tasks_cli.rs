@@ -3,19 +3,10 @@
 //! `export` to a Hugging Face folder, and that folder (and the run folder itself) coming back as the frozen
 //! encoder of a coreference probe.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn reprobe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reprobe"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .expect("the reprobe binary runs")
-}
+mod util;
+use util::{read_json, repo, reprobe};
 
 fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -26,13 +17,6 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout + &String::from_utf8_lossy(&out.stderr)
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
 }
 
 const PEOPLE: [&str; 4] = ["anna", "bob", "carla", "dieter"];

@@ -7,17 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn reprobe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reprobe"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .expect("the reprobe binary runs")
-}
+mod util;
+use util::{read_json, repo, reprobe};
 
 fn spawn(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_reprobe"))
@@ -110,13 +101,6 @@ dir = "{cache}"
     let path = root.join("tiny.toml");
     std::fs::write(&path, config).unwrap();
     path
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
 }
 
 /// `metrics.jsonl` without the wall-clock fields.
