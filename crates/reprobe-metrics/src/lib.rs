@@ -43,6 +43,8 @@
 //! `seqeval` reads IOB2 tags, and the reference's token-level micro F1) and [`classification`]
 //! (accuracy, P/R/F1 of one class, per-label, macro and micro averages as scikit-learn computes them,
 //! and the TACRED scorer's micro score).
+//! Relation classification has [`relation`]: TACRED's official micro score and SemEval-2010 Task 8's
+//! official macro F1 (directionality taken into account).
 #![deny(missing_docs)]
 
 pub mod classification;
@@ -50,6 +52,7 @@ pub mod coref;
 pub mod coref_hoi;
 mod error;
 pub mod ner;
+pub mod relation;
 
 pub use coref::{
     pair_documents, score_document, BlancCounts, CorefCounts, CorefEvaluator, Counts,
