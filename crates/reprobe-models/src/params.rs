@@ -7,6 +7,13 @@
 //!
 //! Initial values come from [`ModelRng`] (seeded), never from candle's own random functions, so a CPU
 //! run repeats exactly.
+//!
+//! Mixed precision (the standard recipe, as PyTorch AMP): a parameter that a model computes with in bf16
+//! or f16 is stored as an f32 master `Var` (what the optimiser updates, clips and checkpoints, and what its
+//! moments are shaped after), and the model is handed a half *compute copy*, `master.to_dtype(half)`.
+//! Gradients flow from the copy back to the master as f32 (candle's `ToDType` backward), and
+//! [`ParamStore::refresh_compute_copies`] writes the updated masters into the copies in place after every
+//! optimiser step, so updates far below a half-precision ulp accumulate instead of rounding away.
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -33,6 +40,8 @@ pub enum Init {
 #[derive(Debug, Clone)]
 pub struct ParamStore {
     vars: Arc<Mutex<BTreeMap<String, Var>>>,
+    /// The half-precision compute copies of f32 masters, by parameter name.
+    compute_copies: Arc<Mutex<BTreeMap<String, Tensor>>>,
     rng: ModelRng,
     dtype: DType,
     device: Device,
@@ -43,6 +52,7 @@ impl ParamStore {
     pub fn new(rng: ModelRng, dtype: DType, device: Device) -> Self {
         ParamStore {
             vars: Arc::new(Mutex::new(BTreeMap::new())),
+            compute_copies: Arc::new(Mutex::new(BTreeMap::new())),
             rng,
             dtype,
             device,
@@ -66,7 +76,8 @@ impl ParamStore {
 
     /// The parameter `name`, created with `init` if it does not exist yet.
     ///
-    /// An existing parameter must have the asked shape.
+    /// An existing parameter must have the asked shape. In a bf16/f16 store the parameter is an f32
+    /// master and the tensor returned its half compute copy (see the module docs).
     pub fn get_or_init<S: Into<Shape>>(&self, name: &str, shape: S, init: Init) -> Result<Tensor> {
         let shape = shape.into();
         let mut vars = self.lock();
@@ -81,7 +92,8 @@ impl ParamStore {
                     ),
                 });
             }
-            return Ok(var.as_tensor().clone());
+            let copy = self.copies().get(name).cloned();
+            return Ok(copy.unwrap_or_else(|| var.as_tensor().clone()));
         }
         let tensor = match init {
             Init::Zeros => Tensor::zeros(shape, self.dtype, &self.device)?,
@@ -92,18 +104,42 @@ impl ParamStore {
                     .uniform(shape, -bound, bound, self.dtype, &self.device)?
             }
         };
-        let var = Var::from_tensor(&tensor)?;
-        let out = var.as_tensor().clone();
-        vars.insert(name.to_string(), var);
+        drop(vars);
+        self.insert(name, &tensor)
+    }
+
+    /// Registers an existing tensor (e.g. a pretrained weight) as the trainable parameter `name` and
+    /// returns the tensor the model computes with: the parameter itself, or for a bf16/f16 `tensor` the
+    /// half compute copy of an f32 master (see the module docs).
+    pub fn insert(&self, name: &str, tensor: &Tensor) -> Result<Tensor> {
+        let compute_dtype = tensor.dtype();
+        let half = matches!(compute_dtype, DType::BF16 | DType::F16);
+        let var =
+            Var::from_tensor(&tensor.to_dtype(if half { DType::F32 } else { compute_dtype })?)?;
+        let out = if half {
+            // A fresh contiguous tensor that records `ToDType(master)`, so gradients reach the master.
+            let copy = var.as_tensor().to_dtype(compute_dtype)?;
+            self.copies().insert(name.to_string(), copy.clone());
+            copy
+        } else {
+            self.copies().remove(name);
+            var.as_tensor().clone()
+        };
+        self.lock().insert(name.to_string(), var);
         Ok(out)
     }
 
-    /// Registers an existing tensor (e.g. a pretrained weight) as the trainable parameter `name`.
-    pub fn insert(&self, name: &str, tensor: &Tensor) -> Result<Tensor> {
-        let var = Var::from_tensor(tensor)?;
-        let out = var.as_tensor().clone();
-        self.lock().insert(name.to_string(), var);
-        Ok(out)
+    /// Writes every f32 master into its half compute copy, in place (the model holds clones of the
+    /// copies, which share their storage). [`crate::optim::OptimizerSet`] calls this after every step
+    /// and [`ParamStore::load`] after loading; call it after changing a master in any other way.
+    pub fn refresh_compute_copies(&self) -> Result<()> {
+        let vars = self.lock();
+        for (name, copy) in self.copies().iter() {
+            if let Some(master) = vars.get(name) {
+                copy.slice_set(&master.as_tensor().to_dtype(copy.dtype())?, 0, 0)?;
+            }
+        }
+        Ok(())
     }
 
     /// All parameters, sorted by name.
@@ -174,11 +210,18 @@ impl ParamStore {
                 msg: format!("tensor `{extra}` is not a parameter of this model: the checkpoint is of a different model"),
             });
         }
-        Ok(())
+        drop(vars);
+        self.refresh_compute_copies()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Var>> {
         self.vars.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn copies(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Tensor>> {
+        self.compute_copies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -226,5 +269,38 @@ mod tests {
         d.get_or_init("other", 2, Init::Zeros).unwrap();
         let err = d.load(&path).unwrap_err().to_string();
         assert!(err.contains("`other` is missing"), "{err}");
+    }
+
+    #[test]
+    fn half_parameters_are_f32_masters_with_refreshed_compute_copies() {
+        let store = ParamStore::new(ModelRng::new(1), DType::F32, Device::Cpu);
+        let half = Tensor::new(&[1.0f32, 2.0], &Device::Cpu)
+            .unwrap()
+            .to_dtype(DType::BF16)
+            .unwrap();
+        let copy = store.insert("w", &half).unwrap();
+        let master = store.all()[0].1.clone();
+        assert_eq!((copy.dtype(), master.dtype()), (DType::BF16, DType::F32));
+        let values = |t: &Tensor| t.to_dtype(DType::F32).unwrap().to_vec1::<f32>().unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        store.save(&path).unwrap();
+        master
+            .set(&Tensor::new(&[3.0f32, 4.0], &Device::Cpu).unwrap())
+            .unwrap();
+        assert_eq!(values(&copy), vec![1.0, 2.0], "stale until refreshed");
+        store.refresh_compute_copies().unwrap();
+        assert_eq!(values(&copy), vec![3.0, 4.0]);
+        store.load(&path).unwrap();
+        assert_eq!(
+            values(&copy),
+            vec![1.0, 2.0],
+            "loading refreshes the copies"
+        );
+        // The gradient through the copy reaches the master as f32.
+        let grads = copy.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let g = grads.get(master.as_tensor()).unwrap();
+        assert_eq!((g.dtype(), values(g)), (DType::F32, vec![2.0, 4.0]));
     }
 }

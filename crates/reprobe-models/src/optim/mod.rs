@@ -148,6 +148,8 @@ pub struct OptimizerSet {
     pub groups: Vec<AdamOptimizer>,
     /// Clip each group's gradients to this global norm; `None` = no clipping.
     pub max_grad_norm: Option<f64>,
+    /// The store the groups' parameters come from: its half compute copies are refreshed after a step.
+    store: ParamStore,
 }
 
 impl OptimizerSet {
@@ -243,11 +245,13 @@ impl OptimizerSet {
         Ok(OptimizerSet {
             groups,
             max_grad_norm: (cfg.gradient_clip_val > 0.0).then_some(cfg.gradient_clip_val),
+            store: store.clone(),
         })
     }
 
-    /// Per group: clip (when `max_grad_norm` is set) and step; every schedule advances. Returns the
-    /// clipping measurement of each group (scale 1 without clipping).
+    /// Per group: clip (when `max_grad_norm` is set) and step; every schedule advances; then the f32
+    /// master weights are copied into the half compute copies of a bf16/f16 model. Returns the clipping
+    /// measurement of each group (scale 1 without clipping).
     pub fn clip_and_step(&mut self, grads: &GradStore) -> Result<Vec<ClipInfo>> {
         let mut infos = Vec::with_capacity(self.groups.len());
         for group in &mut self.groups {
@@ -261,6 +265,7 @@ impl OptimizerSet {
             group.step(grads, info.scale)?;
             infos.push(info);
         }
+        self.store.refresh_compute_copies()?;
         Ok(infos)
     }
 
