@@ -45,6 +45,7 @@
 //! and the TACRED scorer's micro score).
 //! Relation classification has [`relation`]: TACRED's official micro score and SemEval-2010 Task 8's
 //! official macro F1 (directionality taken into account).
+//! Extractive QA has [`squad`]: the official SQuAD 2.0 exact match and F1 with the HasAns/NoAns split.
 #![deny(missing_docs)]
 
 pub mod classification;
@@ -53,6 +54,7 @@ pub mod coref_hoi;
 mod error;
 pub mod ner;
 pub mod relation;
+pub mod squad;
 
 pub use coref::{
     pair_documents, score_document, BlancCounts, CorefCounts, CorefEvaluator, Counts,
