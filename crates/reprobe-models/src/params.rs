@@ -80,7 +80,7 @@ impl ParamStore {
     /// master and the tensor returned its half compute copy (see the module docs).
     pub fn get_or_init<S: Into<Shape>>(&self, name: &str, shape: S, init: Init) -> Result<Tensor> {
         let shape = shape.into();
-        let mut vars = self.lock();
+        let vars = self.lock();
         if let Some(var) = vars.get(name) {
             if var.shape() != &shape {
                 return Err(Error::Config {

@@ -6,13 +6,25 @@
 //!    `models--ORG--NAME/snapshots/REV/` with `config.json` and a weight file, the revision of
 //!    `refs/main` first, then any other snapshot;
 //! 3. a download from the hub with the `hf-hub` crate (blocking, rustls) into the first cache, unless
-//!    `HF_HUB_OFFLINE` is set. Network errors only count when every option failed.
+//!    `HF_HUB_OFFLINE` is set: `config.json`, the weights and the tokenizer files the repository has
+//!    ([`TOKENIZER_FILES`]), so that the folder also serves as the run's tokenizer. Network errors only
+//!    count when every option failed.
 //!
 //! The error lists every place tried and why it did not do.
 use std::path::{Path, PathBuf};
 
 use super::checkpoint::{CONFIG_FILE, PYTORCH_FILE, SAFETENSORS_FILE};
 use crate::{Error, Result};
+
+/// The tokenizer files a download fetches next to the weights, each if the repository has it (what
+/// `SubwordTokenizer::from_dir` of reprobe-corpus reads).
+pub const TOKENIZER_FILES: [&str; 5] = [
+    "tokenizer.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+];
 
 /// Where [`resolve_with`] looks.
 #[derive(Debug, Clone, Default)]
@@ -143,7 +155,8 @@ fn find_in_cache(cache: &Path, repo: &str) -> std::result::Result<PathBuf, Strin
     })
 }
 
-/// Downloads `config.json` and a weight file (safetensors first) into `cache`; the snapshot folder.
+/// Downloads `config.json`, a weight file (safetensors first) and the tokenizer files the repository has
+/// ([`TOKENIZER_FILES`]; a missing one is skipped) into `cache`; the snapshot folder.
 fn download(
     repo: &str,
     cache: &Path,
@@ -174,6 +187,12 @@ fn download(
             config.display(),
             weights.display()
         ));
+    }
+    for file in TOKENIZER_FILES {
+        // Which tokenizer files a repository has varies (tokenizer.json, or vocab.txt and its configs):
+        // a failed one is skipped, and a folder left without a tokenizer is reported by the tokenizer
+        // loader, naming this folder.
+        let _ = model.get(file);
     }
     Ok(dir.to_path_buf())
 }
@@ -234,6 +253,104 @@ mod tests {
         assert!(err.contains("HF_HUB_OFFLINE"), "{err}");
         let err = resolve_with("/no/such/dir", &opts).unwrap_err().to_string();
         assert!(err.contains("not a model id"), "{err}");
+    }
+
+    /// A minimal Hugging Face hub on the loopback: `GET /{repo}/resolve/main/{file}` answers the files
+    /// given (with the headers hf-hub reads: `x-repo-commit`, `etag`, `Content-Range`) and 404 for any
+    /// other. Returns the endpoint; the server lives until the test process ends.
+    fn fake_hub(repo: &'static str, files: Vec<(&'static str, Vec<u8>)>) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                // `Range: bytes=START-[END]`
+                let (mut start, mut end) = (0usize, None::<usize>);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some((a, b)) = lower
+                        .strip_prefix("range: bytes=")
+                        .and_then(|r| r.trim().split_once('-'))
+                    {
+                        start = a.parse().unwrap();
+                        end = b.parse().ok();
+                    }
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("");
+                let file = path.strip_prefix(&format!("/{repo}/resolve/main/"));
+                let found = files.iter().find(|(name, _)| Some(*name) == file);
+                let response = match found {
+                    Some((name, body)) => {
+                        let end = end.unwrap_or(body.len() - 1).min(body.len() - 1);
+                        let mut head = format!(
+                            "HTTP/1.1 206 Partial Content\r\nx-repo-commit: {}\r\netag: \"etag-{name}\"\r\n\
+                             Content-Range: bytes {start}-{end}/{}\r\nContent-Length: {}\r\n\
+                             Connection: close\r\n\r\n",
+                            "c".repeat(40),
+                            body.len(),
+                            end + 1 - start
+                        )
+                        .into_bytes();
+                        head.extend_from_slice(&body[start..=end]);
+                        head
+                    }
+                    None => {
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_vec()
+                    }
+                };
+                let _ = stream.write_all(&response);
+            }
+        });
+        endpoint
+    }
+
+    #[test]
+    fn a_download_fetches_the_tokenizer_files_with_the_weights() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files = vec![
+            ("config.json", b"{\"hidden_size\": 4}".to_vec()),
+            ("model.safetensors", vec![7u8; 64]),
+            (
+                "vocab.txt",
+                b"[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n".to_vec(),
+            ),
+            (
+                "tokenizer_config.json",
+                b"{\"do_lower_case\": false}".to_vec(),
+            ),
+        ];
+        let opts = ResolveOptions {
+            cache_dirs: vec![tmp.path().join("hub")],
+            allow_download: true,
+            endpoint: Some(fake_hub("org/tiny", files.clone())),
+        };
+        let dir = resolve_with("org/tiny", &opts).unwrap();
+        assert!(dir.starts_with(tmp.path().join("hub/models--org--tiny/snapshots")));
+        for (name, body) in &files {
+            assert_eq!(
+                &std::fs::read(dir.join(name)).unwrap_or_default(),
+                body,
+                "{name} in {}",
+                dir.display()
+            );
+        }
+        // The files the repository lacks are skipped, not an error.
+        assert!(!dir.join("tokenizer.json").exists());
+        // The snapshot is then found in the cache, without the hub.
+        let offline = ResolveOptions {
+            allow_download: false,
+            ..opts
+        };
+        assert_eq!(resolve_with("org/tiny", &offline).unwrap(), dir);
     }
 
     #[test]
