@@ -28,6 +28,17 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A record of a JSON data file (a SQuAD question, a TACRED example) is invalid: `record` names it
+    /// (e.g. `question 56be85543aeaaa14008c9063`, `record 3 (id 61b3…)`).
+    #[error("{}: {record}: {msg}", .path.display())]
+    Record {
+        /// The file.
+        path: PathBuf,
+        /// Which record.
+        record: String,
+        /// What is wrong.
+        msg: String,
+    },
     /// A file or folder could not be read.
     #[error("cannot read {}", .path.display())]
     Read {

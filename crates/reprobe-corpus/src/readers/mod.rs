@@ -5,10 +5,12 @@
 //! - [`jsonlines`]: coref-hoi `*.jsonlines` files → [`crate::PreparedDocument`]s (subtoken level).
 //! - [`text`]: plain text → [`crate::Document`]s with the byte range of every word.
 //! - [`glue`]: GLUE-style TSV files (MRPC) → [`TextExample`]s for sentence (pair) classification.
+//! - [`squad`]: SQuAD 2.0 JSON → [`SquadQuestion`]s for extractive question answering.
 pub mod columns;
 pub mod conll2012;
 pub mod glue;
 pub mod jsonlines;
+pub mod squad;
 pub mod text;
 
 pub use columns::{
@@ -18,4 +20,5 @@ pub use columns::{
 pub use conll2012::{read_conll2012, Conll2012Reader, ConllFile, ConllPart, GOLD_COLUMNS};
 pub use glue::{parse_glue_tsv, read_glue_tsv, TextExample};
 pub use jsonlines::{parse_jsonlines, read_jsonlines};
+pub use squad::{read_squad, SquadAnswer, SquadFile, SquadQuestion};
 pub use text::{TextDocument, TextReader};
