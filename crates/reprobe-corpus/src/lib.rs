@@ -13,6 +13,8 @@
 //!
 //! source tasks: IOB2 column file ──► TaggedSentence (words, tags)                        readers::columns
 //!               GLUE TSV (MRPC)  ──► TextExample (text a, text b, label)                readers::glue
+//!               SemEval / TACRED ──► RelationExample (text, two arguments, label)       readers::relation
+//!                                ──► marked input [H] … [/H] … [T] … [/T]               markers
 //!               SQuAD 2.0 JSON   ──► SquadQuestion ──► QA windows; logits ──► answers    readers::squad, qa
 //!               ──► model inputs: tagged windows, sentence pairs (SubwordTokenizer)      sequence
 //! ```
@@ -54,6 +56,7 @@
 pub mod atomic;
 pub mod document;
 pub mod error;
+pub mod markers;
 pub mod prepare;
 pub mod qa;
 pub mod readers;

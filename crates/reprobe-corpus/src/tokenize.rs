@@ -463,6 +463,25 @@ impl SubwordTokenizer {
         self.tokenizer.get_vocab_size(false)
     }
 
+    /// Number of ids, added tokens included (`len(tokenizer)` in transformers): a model needs this many
+    /// rows of word embeddings.
+    pub fn len_with_added(&self) -> usize {
+        self.tokenizer.get_vocab_size(true)
+    }
+
+    /// Adds `tokens` as special tokens (matched whole in raw text, never split or normalised), as
+    /// transformers' `tokenizer.add_tokens(tokens, special_tokens=True)`: a token already known keeps its
+    /// id, a new one gets the next id after [`SubwordTokenizer::len_with_added`], in the order given.
+    /// Returns the id of every token.
+    pub fn add_special_tokens(&mut self, tokens: &[String]) -> Result<Vec<u32>> {
+        let added: Vec<AddedToken> = tokens
+            .iter()
+            .map(|t| AddedToken::from(t.clone(), true))
+            .collect();
+        self.tokenizer.add_special_tokens(&added);
+        self.ids(tokens)
+    }
+
     /// Whether the text is lower-cased (and accents stripped, unless configured otherwise).
     pub fn do_lower_case(&self) -> bool {
         self.do_lower_case
@@ -544,6 +563,23 @@ mod tests {
             tok.tokenize_word("the[SEP]man").unwrap(),
             vec!["the", "[SEP]", "man"]
         );
+    }
+
+    #[test]
+    fn added_special_tokens_get_new_ids_and_stay_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tok = tiny(dir.path(), None);
+        let markers: Vec<String> = ["[/H]", "[H]", "[CLS]"].map(String::from).to_vec();
+        assert_eq!(tok.add_special_tokens(&markers).unwrap(), vec![15, 16, 2]);
+        assert_eq!((tok.vocab_size(), tok.len_with_added()), (15, 17));
+        // Matched in raw text before lower-casing and punctuation splitting.
+        assert_eq!(
+            tok.encode_line("The [H]man[/H].").unwrap().tokens,
+            vec!["[CLS]", "the", "[H]", "man", "[/H]", ".", "[SEP]"]
+        );
+        // Adding them again changes nothing.
+        assert_eq!(tok.add_special_tokens(&markers).unwrap(), vec![15, 16, 2]);
+        assert_eq!(tok.len_with_added(), 17);
     }
 
     #[test]
