@@ -4,6 +4,7 @@
 //! <run>/config.toml          the fully resolved config
 //! <run>/metrics.jsonl        one line of metrics per epoch
 //! <run>/result.json          the best epoch's scores; its existence marks a finished run
+//! <run>/dev_documents.json   per dev document, the metric counts of the best epoch (coref; for report --baseline)
 //! <run>/log.txt              the log lines
 //! <run>/labels.json          the label list of a tagging or classification task
 //! <run>/checkpoints/<name>/  model.safetensors, config.toml, scores.json (and for `last` the optimiser state)
@@ -21,6 +22,8 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 /// The final result; its existence marks a finished run.
 pub const RESULT_FILE: &str = "result.json";
+/// Per dev document, the metric counts of the best epoch so far (coreference runs).
+pub const DEV_DOCUMENTS_FILE: &str = "dev_documents.json";
 /// The log lines.
 pub const LOG_FILE: &str = "log.txt";
 /// The label list of a tagging or classification task (also in every checkpoint folder).
@@ -64,6 +67,11 @@ impl RunDir {
     /// `result.json`.
     pub fn result(&self) -> PathBuf {
         self.root.join(RESULT_FILE)
+    }
+
+    /// `dev_documents.json`.
+    pub fn dev_documents(&self) -> PathBuf {
+        self.root.join(DEV_DOCUMENTS_FILE)
     }
 
     /// `log.txt`.

@@ -1,7 +1,13 @@
 //! `reprobe report`: the summary table over one or more sweeps (or single runs), regrouped by any config key,
 //! and the plots: learning curves, a bar chart of the table, attention weights per encoder over epochs, and the
-//! score over the truncation layer when a sweep varies a `truncate` key.
+//! score over the truncation layer when a sweep varies a `truncate` key; with a baseline setting, the
+//! difference of every setting to it with its confidence interval and test (`compare`, `significance`);
+//! and all of it as one self-contained HTML page (`html`).
+pub mod compare;
+pub mod documents;
+pub mod html;
 pub mod plots;
+pub mod significance;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +19,7 @@ use crate::fsutil;
 use crate::run_dir::{RunDir, RESULT_FILE};
 use crate::sweep::summary::{summarize, RunResult, Summary};
 use crate::sweep::{display_value, is_seed_key, Sweep, SWEEP_FILE};
+use compare::{BaselineOptions, Significance};
 
 /// Metric columns shown first in tables, in this order.
 pub const PREFERRED_METRICS: &[&str] = &[
@@ -159,25 +166,87 @@ pub fn summary_of(runs: &[RunRecord], keys: &[String]) -> Summary {
     summarize(keys, &results)
 }
 
-/// Writes the summary tables and every plot that the data supports into `out`; returns the files written.
+/// What a report holds besides the summary and the plots of `metric`.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The metric of the plots and of the comparison with the baseline.
+    pub metric: String,
+    /// Also write `report.html`.
+    pub html: bool,
+    /// Compare every setting with this one.
+    pub baseline: Option<BaselineOptions>,
+}
+
+impl ReportOptions {
+    /// The summary tables and plots of `metric`, nothing else.
+    pub fn plots_of(metric: &str) -> Self {
+        ReportOptions {
+            metric: metric.to_string(),
+            html: false,
+            baseline: None,
+        }
+    }
+}
+
+/// A written report.
+#[derive(Debug)]
+pub struct Report {
+    /// The summary over settings.
+    pub summary: Summary,
+    /// The comparison with the baseline, when one was given.
+    pub significance: Option<Significance>,
+    /// Every file written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Writes the summary tables, every plot that the data supports and, as `options` asks, the comparison
+/// with a baseline and the HTML page into `out`.
 pub fn write_report(
     runs: &[RunRecord],
     keys: &[String],
-    metric: &str,
+    options: &ReportOptions,
     out: &Path,
-) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+) -> Result<Report> {
+    let metric = options.metric.as_str();
     let summary = summary_of(runs, keys);
     if summary.rows.is_empty() {
         bail!("no finished run (none has a {RESULT_FILE}) to report on");
     }
+    let significance = options
+        .baseline
+        .as_ref()
+        .map(|b| compare::compare(runs, keys, &summary, metric, b))
+        .transpose()?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     summary.write(out, PREFERRED_METRICS)?;
-    let mut written: Vec<PathBuf> = ["summary.json", "summary.csv", "summary.md"]
+    let mut files: Vec<PathBuf> = ["summary.json", "summary.csv", "summary.md"]
         .iter()
         .map(|f| out.join(f))
         .collect();
-    written.extend(plots::draw_all(runs, keys, &summary, metric, out)?);
-    Ok(written)
+    files.extend(plots::draw_all(runs, keys, &summary, metric, out)?);
+    if let Some(sig) = &significance {
+        files.extend(sig.write(out)?);
+        files.extend(plots::draw_significance(sig, out)?);
+    }
+    if options.html {
+        let page = out.join(html::REPORT_HTML);
+        html::write(&page, &summary, significance.as_ref(), metric, &files)?;
+        files.push(page);
+    }
+    Ok(Report {
+        summary,
+        significance,
+        files,
+    })
+}
+
+/// The metric columns of the console and HTML tables: the [`PREFERRED_METRICS`] present.
+pub fn table_metrics(summary: &Summary) -> Vec<String> {
+    summary
+        .metric_names(PREFERRED_METRICS)
+        .into_iter()
+        .filter(|m| PREFERRED_METRICS.contains(&m.as_str()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::compare::{format_p, Significance};
 use super::{key_value, RunRecord};
 use crate::sweep::summary::{Stat, Summary};
 
@@ -96,6 +97,39 @@ pub fn draw_all(
     Ok(written)
 }
 
+/// The comparison with the baseline: per setting, the difference of its mean to the baseline's with the
+/// bootstrap interval as error bar, and a line at 0 (the baseline). Written as `significance.{svg,png}`.
+pub fn draw_significance(sig: &Significance, out: &Path) -> Result<Vec<PathBuf>> {
+    register_font();
+    let points: Vec<(String, f64, Option<(f64, f64)>)> = sig
+        .rows
+        .iter()
+        .filter_map(|row| {
+            let delta = row.delta?;
+            let p = row
+                .welch
+                .map(|w| format!(", p = {}", format_p(w.p)))
+                .unwrap_or_default();
+            let name = format!("{}{p}", label(&row.setting));
+            Some((name, delta, row.bootstrap.map(|b| (b.low, b.high))))
+        })
+        .collect();
+    if points.is_empty() {
+        return Ok(vec![]);
+    }
+    let title = format!(
+        "{} − baseline ({}): mean difference, 95 % paired-bootstrap CI",
+        sig.metric,
+        label(&sig.baseline_row().setting)
+    );
+    Ok(both!(out, "significance", |root| draw_differences(
+        root,
+        &title,
+        &format!("Δ {}", sig.metric),
+        &points
+    )))
+}
+
 type Series = Vec<(f64, f64, f64)>; // (x, mean, std)
 
 fn register_font() {
@@ -127,7 +161,8 @@ fn group_runs<'a>(runs: &'a [RunRecord], keys: &[String]) -> Vec<(String, Vec<&'
     out
 }
 
-fn label(setting: &[(String, String)]) -> String {
+/// A setting as `key=value, ...` with each key's last dotted component (`truncate=6`).
+pub(crate) fn label(setting: &[(String, String)]) -> String {
     if setting.is_empty() {
         return "all runs".into();
     }
@@ -436,6 +471,81 @@ fn draw_bars<DB: DrawingBackend>(
     Ok(())
 }
 
+fn draw_differences<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    ylabel: &str,
+    points: &[(String, f64, Option<(f64, f64)>)],
+) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let (mut lo, mut hi) = (0f64, 0f64);
+    for (_, d, ci) in points {
+        let (l, h) = ci.unwrap_or((*d, *d));
+        lo = lo.min(l.min(*d));
+        hi = hi.max(h.max(*d));
+    }
+    let pad = ((hi - lo) * 0.15).max(1e-3);
+    let n = points.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(75)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo - pad)..(hi + pad))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc(ylabel)
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(-0.5, 0.0), (n as f64 - 0.5, 0.0)],
+            BLACK.mix(0.6).stroke_width(1),
+        )))
+        .map_err(err)?;
+    for (i, (name, delta, ci)) in points.iter().enumerate() {
+        let x = i as f64;
+        let color = Palette99::pick(i + 1).to_rgba();
+        if let Some((l, h)) = ci {
+            chart
+                .draw_series(std::iter::once(ErrorBar::new_vertical(
+                    x,
+                    *l,
+                    *delta,
+                    *h,
+                    color.stroke_width(2),
+                    16,
+                )))
+                .map_err(err)?;
+        }
+        chart
+            .draw_series(std::iter::once(Circle::new((x, *delta), 5, color.filled())))
+            .map_err(err)?
+            .label(name.clone())
+            .legend(move |(lx, ly)| Circle::new((lx + 7, ly), 5, color.filled()));
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{delta:+.4}"),
+                (x + 0.06, *delta),
+                ("sans-serif", 13),
+            )))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
 fn draw_attention<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     panels: &[(String, Vec<(String, Series)>)],
@@ -488,7 +598,9 @@ fn draw_attention<DB: DrawingBackend>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{grouping_keys, load_runs, summary_of, tests::fake_sweep, write_report};
+    use super::super::{
+        grouping_keys, load_runs, summary_of, tests::fake_sweep, write_report, ReportOptions,
+    };
 
     #[test]
     fn every_plot_is_written_as_svg_and_png() {
@@ -497,7 +609,9 @@ mod tests {
         let (runs, swept) = load_runs(std::slice::from_ref(&dir)).unwrap();
         let keys = grouping_keys(&[], &swept);
         let out = root.path().join("report");
-        let files = write_report(&runs, &keys, "val/f1", &out).unwrap();
+        let files = write_report(&runs, &keys, &ReportOptions::plots_of("val/f1"), &out)
+            .unwrap()
+            .files;
         let names: Vec<String> = files
             .iter()
             .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())

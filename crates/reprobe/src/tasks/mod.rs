@@ -96,6 +96,12 @@ pub trait Task: Sized {
 pub trait Scored {
     /// `{prefix}/f1`, `{prefix}/loss`, …
     fn scores(&self, prefix: &str) -> BTreeMap<String, f64>;
+
+    /// The metric counts of each document, from which `f1` is recomputed for the paired bootstrap of
+    /// `reprobe report --baseline` (coreference; `None` for tasks without them).
+    fn document_counts(&self) -> Option<&[crate::report::documents::DocumentCounts]> {
+        None
+    }
 }
 
 /// A metric of a JSON object (`result.json`) as a percentage (NaN when absent).

@@ -16,6 +16,7 @@ use super::checkpoint::{load_weights, Checkpoints, TrainState};
 use crate::config::{LoggerKind, Resolved};
 use crate::fsutil;
 use crate::progress::Progress;
+use crate::report::documents::DevDocuments;
 use crate::run_dir::{RunDir, BEST_CHECKPOINT};
 use crate::tasks::{Scored, Task};
 use crate::tensorboard::EventWriter;
@@ -267,6 +268,11 @@ fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
         let scores = json!(line);
         if improved {
             checkpoints.save_weights(BEST_CHECKPOINT, &backbone, &scores, &config_toml)?;
+            // The best epoch's per-document counts, for `reprobe report --baseline`'s bootstrap.
+            if let Some(documents) = dev.document_counts() {
+                let documents = documents.to_vec();
+                DevDocuments { epoch, documents }.write(&run.dev_documents())?;
+            }
         }
         if cfg.train.keep_every_epoch {
             checkpoints.save_weights(
@@ -310,9 +316,14 @@ fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
     let result = Value::Object(result);
     fsutil::write_json_atomic(&run.result(), &result)?;
     // The learning curves of this run as a picture (a failure to draw is not a failed run).
-    match crate::report::load_runs(&[run_dir.to_path_buf()])
-        .and_then(|(runs, _)| crate::report::write_report(&runs, &[], &selection, &run.report()))
-    {
+    match crate::report::load_runs(&[run_dir.to_path_buf()]).and_then(|(runs, _)| {
+        crate::report::write_report(
+            &runs,
+            &[],
+            &crate::report::ReportOptions::plots_of(&selection),
+            &run.report(),
+        )
+    }) {
         Ok(_) => {}
         Err(e) => log.line(&format!("warning: no plots for this run: {e:#}")),
     }

@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::data::ModelDocument;
 use super::CorefTask;
+use crate::report::documents::DocumentCounts;
 use crate::tasks::Scored;
 use crate::train::backbone::Backbone;
 
@@ -31,6 +32,8 @@ pub struct Evaluation {
     pub coref_hoi: CorefHoiEvaluator,
     /// Predicted clusters per document (subtoken spans, ends inclusive), in document order.
     pub predictions: Vec<Vec<Vec<(usize, usize)>>>,
+    /// The metric counts of each document, in document order (they sum to `counts`).
+    pub documents: Vec<DocumentCounts>,
     /// Mean attention weight per encoder over the split (attention aggregation only).
     pub attention: BTreeMap<String, f64>,
     /// Mean cosine similarity per encoder pair (with `cossim_target`).
@@ -82,6 +85,10 @@ impl Scored for Evaluation {
         }
         out
     }
+
+    fn document_counts(&self) -> Option<&[DocumentCounts]> {
+        Some(&self.documents)
+    }
 }
 
 /// Runs the model in evaluation mode (no dropout) over `docs` and scores its clusters against the gold.
@@ -100,6 +107,7 @@ pub fn evaluate(
     let gold_crop = task.head.config().gold_crop;
     let mut loss_sum = 0.0;
     let mut predictions = Vec::with_capacity(docs.len());
+    let mut documents = Vec::with_capacity(docs.len());
     let mut attention: BTreeMap<String, f64> = BTreeMap::new();
     let mut cossim: BTreeMap<String, f64> = BTreeMap::new();
     for (i, doc) in docs.iter().enumerate() {
@@ -118,7 +126,13 @@ pub fn evaluate(
             .into_iter()
             .map(|c| c.into_iter().map(|(s, e)| (s + shift, e + shift)).collect())
             .collect();
-        evaluator.add_document(&doc.gold_clusters, &predicted);
+        let counts = evaluator
+            .add_document(&doc.gold_clusters, &predicted)
+            .counts;
+        documents.push(DocumentCounts {
+            doc_key: doc.doc_key.clone(),
+            counts,
+        });
         predictions.push(predicted);
         for (k, v) in &fwd.stack.attention_weights {
             *attention.entry(k.clone()).or_default() += v / docs.len() as f64;
@@ -133,6 +147,7 @@ pub fn evaluate(
         counts: evaluator.totals(),
         coref_hoi,
         predictions,
+        documents,
         attention,
         cossim,
     })
