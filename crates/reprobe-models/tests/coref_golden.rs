@@ -1,13 +1,19 @@
-//! The coref head against the PyTorch oracle `scripts/golden/coref_golden.py` (SPEC §3.3–3.5): same
-//! weights, same document, evaluation mode. Checked in f64 (to ~1e-9: any formula difference shows) and in
-//! f32 (the production dtype, to 1e-5 on scores and losses, 1e-4 on gradients).
+//! The coref head against the original coref-hoi code: `scripts/golden/coref_hoi_model_golden.py` runs
+//! coref-hoi's own `model.py` (`CorefModel.get_predictions_and_loss`, `get_predicted_clusters`, in
+//! `../shared/reference/coref-hoi/`) on the fixture's tiny weights and document with a stub encoder:
+//! candidate spans, mention scores, pruning (with crossing rejections and, in case2, the reference's
+//! padding), coarse-only and coarse + fine antecedent scores, the three losses, gradients and decoding.
+//! Same weights, same document, evaluation mode. Checked in f64 (to ~1e-9: any formula difference shows)
+//! and in f32 (the production dtype, to 1e-5 on scores and losses, 1e-4 on gradients).
 mod util;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor, Var};
-use reprobe_models::heads::coref::{CorefConfig, CorefGold, CorefHead, CorefInputs, LossType};
+use reprobe_models::heads::coref::{
+    CorefConfig, CorefGold, CorefHead, CorefInputs, CorefOutput, LossType,
+};
 use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
 use serde_json::Value;
@@ -175,45 +181,32 @@ fn check(
         })
         .collect();
     assert_eq!(out.antecedent_mask, want_mask, "antecedent mask");
-    let got_scores = f64_values(&out.antecedent_scores);
-    let want_scores = f64_values(&case.tensors["expected.antecedent_scores"]);
-    let cols = want_idx[0].len() + 1;
-    if exact_antecedent_order {
-        for (i, (got, want)) in out.antecedent_indices.iter().zip(&want_idx).enumerate() {
-            for a in 0..got.len() {
-                if want_mask[i][a] {
-                    assert_eq!(got[a], want[a], "antecedent [{i}][{a}]");
-                }
-            }
-        }
-        assert_close("antecedent_scores", &got_scores, &want_scores, tol);
-    } else {
-        // With padded copies, antecedents of equal score may come in another order: compare each row
-        // as a multiset of (antecedent span, score).
-        for i in 0..want_idx.len() {
-            let row = |idx: &[usize], scores: &[f64]| {
-                let mut r: Vec<((usize, usize), f64)> = (0..idx.len())
-                    .filter(|&a| want_mask[i][a])
-                    .map(|a| (out.top_spans[idx[a]], scores[i * cols + a + 1]))
-                    .collect();
-                r.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
-                r
-            };
-            let got = row(&out.antecedent_indices[i], &got_scores);
-            let want = row(&want_idx[i], &want_scores);
-            assert_eq!(
-                got.iter().map(|x| x.0).collect::<Vec<_>>(),
-                want.iter().map(|x| x.0).collect::<Vec<_>>(),
-                "row {i} antecedent spans"
-            );
-            assert_close(
-                &format!("antecedent_scores row {i}"),
-                &got.iter().map(|x| x.1).collect::<Vec<_>>(),
-                &want.iter().map(|x| x.1).collect::<Vec<_>>(),
-                tol,
-            );
-        }
-    }
+    let want = Antecedents {
+        indices: &want_idx,
+        mask: &want_mask,
+        exact_order: exact_antecedent_order,
+        tol,
+    };
+    want.check(
+        "antecedent_scores",
+        &out,
+        &case.tensors["expected.antecedent_scores"],
+    );
+    // The coarse scores alone (fine_grained = false): the same antecedents, the fine part taken away.
+    let coarse_cfg = CorefConfig {
+        fine_grained: false,
+        ..case.cfg.clone()
+    };
+    let coarse = CorefHead::new(&coarse_cfg, case.hidden, &store)
+        .unwrap()
+        .with_fused_kernels(fused)
+        .forward_t(doc.as_tensor(), &case.inputs, Some(&case.gold), false)
+        .unwrap();
+    want.check(
+        "coarse-only antecedent_scores",
+        &coarse,
+        &case.tensors["expected.coarse_only_antecedent_scores"],
+    );
 
     let loss = out.loss.as_ref().unwrap();
     let want_loss = expected["loss_marginalized"].as_f64().unwrap();
@@ -304,30 +297,82 @@ fn check(
     );
 }
 
+/// The expected antecedents of every top span, and how to compare a head's scores with them.
+struct Antecedents<'a> {
+    indices: &'a [Vec<usize>],
+    mask: &'a [Vec<bool>],
+    /// Compare indices position by position; otherwise (padded copies of one span, whose order among
+    /// equal scores is arbitrary) each row as a multiset of (antecedent span, score).
+    exact_order: bool,
+    tol: f64,
+}
+
+impl Antecedents<'_> {
+    fn check(&self, what: &str, out: &CorefOutput, want_scores: &Tensor) {
+        let got_scores = f64_values(&out.antecedent_scores);
+        let want_scores = f64_values(want_scores);
+        if self.exact_order {
+            for (i, (got, want)) in out.antecedent_indices.iter().zip(self.indices).enumerate() {
+                for a in 0..got.len() {
+                    if self.mask[i][a] {
+                        assert_eq!(got[a], want[a], "{what}: antecedent [{i}][{a}]");
+                    }
+                }
+            }
+            assert_close(what, &got_scores, &want_scores, self.tol);
+            return;
+        }
+        let cols = self.indices[0].len() + 1;
+        for i in 0..self.indices.len() {
+            let row = |idx: &[usize], scores: &[f64]| {
+                let mut r: Vec<((usize, usize), f64)> = (0..idx.len())
+                    .filter(|&a| self.mask[i][a])
+                    .map(|a| (out.top_spans[idx[a]], scores[i * cols + a + 1]))
+                    .collect();
+                r.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+                r
+            };
+            let got = row(&out.antecedent_indices[i], &got_scores);
+            let want = row(&self.indices[i], &want_scores);
+            assert_eq!(
+                got.iter().map(|x| x.0).collect::<Vec<_>>(),
+                want.iter().map(|x| x.0).collect::<Vec<_>>(),
+                "{what}: row {i} antecedent spans"
+            );
+            assert_close(
+                &format!("{what} row {i}"),
+                &got.iter().map(|x| x.1).collect::<Vec<_>>(),
+                &want.iter().map(|x| x.1).collect::<Vec<_>>(),
+                self.tol,
+            );
+        }
+    }
+}
+
 /// f64 runs the generic tensor path (the fused kernels are f32-only).
 #[test]
-fn case1_matches_torch_in_f64() {
+fn case1_matches_coref_hoi_in_f64() {
     check("case1", DType::F64, true, 1e-9, 1e-8, true);
 }
 
 /// f32 on the CPU runs the fused kernels.
 #[test]
-fn case1_matches_torch_in_f32_fused() {
+fn case1_matches_coref_hoi_in_f32_fused() {
     check("case1", DType::F32, true, 1e-5, 1e-4, true);
 }
 
 #[test]
-fn case1_matches_torch_in_f32_generic() {
+fn case1_matches_coref_hoi_in_f32_generic() {
     check("case1", DType::F32, false, 1e-5, 1e-4, true);
 }
 
 #[test]
-fn case2_reference_padding_matches_torch_in_f64() {
+fn case2_reference_padding_matches_coref_hoi_in_f64() {
     check("case2", DType::F64, true, 1e-9, 1e-8, false);
 }
 
 #[test]
-fn case2_reference_padding_matches_torch_in_f32_fused() {
+fn case2_reference_padding_matches_coref_hoi_in_f32_fused() {
     check("case2", DType::F32, true, 1e-5, 1e-4, false);
 }
 
