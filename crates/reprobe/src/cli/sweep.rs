@@ -1,17 +1,17 @@
 //! `reprobe sweep`: resume a sweep, run one of its jobs (what a local job process or a Slurm array task
 //! runs), or show its state.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
-use super::train::{launch, Launcher};
 use crate::config::overrides::parse_override;
 use crate::config::resolve_table;
+use crate::report::{grouping_keys, load_runs, summary_of, PREFERRED_METRICS};
 use crate::run_dir::RunDir;
-use crate::sweep::runner::EXIT_JOB_BUSY;
-use crate::sweep::Sweep;
+use crate::sweep::runner::{LocalRunner, EXIT_JOB_BUSY};
+use crate::sweep::{slurm, LaunchSettings, Launcher, Sweep};
 use crate::train::fit::{fit, RunBusy};
 
 /// Resume a sweep, run one of its jobs, or show its state.
@@ -21,21 +21,36 @@ pub struct SweepArgs {
     command: SweepCommand,
 }
 
+/// How a sweep's jobs run; each flag left out is taken from the sweep's last launch (`sweep.json`), else its
+/// default.
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// Sweep jobs at once on this machine [default: one per --devices entry, else 1].
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// GPUs to share among sweep jobs, one running job per device: `0,1` (each job gets `device = cuda:<i>`).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    devices: Vec<usize>,
+    /// Where sweep jobs run [default: local].
+    #[arg(long, value_enum)]
+    launcher: Option<Launcher>,
+}
+
+impl LaunchArgs {
+    /// These flags over the settings the sweep was last launched with.
+    fn over(&self, saved: Option<&LaunchSettings>) -> LaunchSettings {
+        LaunchSettings::given_over(saved, self.launcher, self.jobs, &self.devices)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum SweepCommand {
     /// Run the unfinished jobs of a sweep folder (interrupted ones resume from their last checkpoint).
     Resume {
         /// The sweep folder (holds sweep.json).
         dir: PathBuf,
-        /// Jobs at once.
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
-        /// GPUs to share among jobs, one job per device.
-        #[arg(long, value_delimiter = ',')]
-        devices: Vec<usize>,
-        /// Where jobs run.
-        #[arg(long, value_enum, default_value_t = Launcher::Local)]
-        launcher: Launcher,
+        #[command(flatten)]
+        launch: LaunchArgs,
     },
     /// Run job INDEX of a sweep (resuming it if it has a checkpoint).
     RunJob {
@@ -57,15 +72,7 @@ enum SweepCommand {
 /// Runs `reprobe sweep`.
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
     match args.command {
-        SweepCommand::Resume {
-            dir,
-            jobs,
-            devices,
-            launcher,
-        } => {
-            let sweep = Sweep::load(&dir)?;
-            launch(&dir, &sweep, launcher, jobs, &devices)
-        }
+        SweepCommand::Resume { dir, launch: args } => launch(&dir, Sweep::load(&dir)?, &args),
         SweepCommand::RunJob { dir, index, device } => {
             let sweep = Sweep::load(&dir)?;
             if index >= sweep.jobs.len() {
@@ -116,4 +123,101 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs (or submits) the unfinished jobs of the sweep in `dir` as `args` say over how it was last launched
+/// (remembered in `sweep.json` for the next resume), then writes and prints its summary.
+pub fn launch(dir: &Path, mut sweep: Sweep, args: &LaunchArgs) -> Result<ExitCode> {
+    let settings = args.over(sweep.launch.as_ref());
+    if sweep.launch.as_ref() != Some(&settings) {
+        sweep.launch = Some(settings.clone());
+        sweep.save(dir)?;
+    }
+    let exe = std::env::current_exe().context("cannot find the reprobe executable")?;
+    if settings.launcher == Launcher::Slurm {
+        let first_job = RunDir::new(sweep.job_dir(dir, 0)).config();
+        let cfg = resolve_table(
+            std::fs::read_to_string(&first_job)
+                .with_context(|| format!("cannot read {}", first_job.display()))?
+                .parse()
+                .with_context(|| format!("{} is not valid TOML", first_job.display()))?,
+            &first_job.display().to_string(),
+            &[],
+        )?;
+        match slurm::write_script(dir, &sweep, &exe, &cfg.config.slurm)? {
+            Some(script) => {
+                println!("wrote {}", script.display());
+                if slurm::submit(&script)? {
+                    println!(
+                        "when the array has ended, `reprobe sweep resume {}` submits what did not finish, \
+                         or writes the summary",
+                        dir.display()
+                    );
+                }
+            }
+            None => {
+                println!("every job of {} is finished", dir.display());
+                print_summary(dir)?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let parallel = settings.parallel();
+    let devices = settings.device_names();
+    if !devices.is_empty() {
+        println!("{parallel} job(s) at once on {}", devices.join(", "));
+    }
+    let runner = LocalRunner {
+        program: exe,
+        args: vec!["sweep".into(), "run-job".into()],
+        parallel,
+        devices,
+        threads_per_job: (cores / parallel).max(1),
+    };
+    let report = runner.run(dir)?;
+    println!(
+        "{} jobs finished now, {} before{}",
+        report.finished,
+        report.already_done,
+        if report.failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} FAILED: {:?}", report.failed.len(), report.failed)
+        }
+    );
+    print_summary(dir)?;
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Writes the summary of the sweep in `dir` over its finished jobs and prints it (nothing when none finished).
+fn print_summary(dir: &Path) -> Result<()> {
+    if let Some(md) = write_sweep_summary(dir)? {
+        println!("\n{md}");
+        println!("summary: {}/summary.{{md,csv,json}}", dir.display());
+    }
+    Ok(())
+}
+
+/// Writes `summary.{json,csv,md}` of a sweep over its finished jobs; returns the Markdown table.
+fn write_sweep_summary(dir: &Path) -> Result<Option<String>> {
+    let (runs, swept) = load_runs(&[dir.to_path_buf()])?;
+    let keys = grouping_keys(&[], &swept);
+    let summary = summary_of(&runs, &keys);
+    if summary.rows.is_empty() {
+        return Ok(None);
+    }
+    summary.write(dir, PREFERRED_METRICS)?;
+    let metrics: Vec<String> = summary
+        .metric_names(PREFERRED_METRICS)
+        .into_iter()
+        .filter(|m| PREFERRED_METRICS.contains(&m.as_str()))
+        .collect();
+    Ok(Some(summary.to_markdown(&metrics)))
 }

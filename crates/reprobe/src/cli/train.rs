@@ -1,15 +1,14 @@
 //! `reprobe train`: one run, or with `--multirun` a sweep over every combination of the swept overrides.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
+use super::sweep::{launch, LaunchArgs};
 use crate::config::overrides::{parse_override, Override};
 use crate::config::{config_sweeps, resolve, Resolved};
-use crate::report::{grouping_keys, load_runs, summary_of, PREFERRED_METRICS};
-use crate::sweep::runner::LocalRunner;
-use crate::sweep::{self, slurm, Sweep};
+use crate::sweep::{self, Sweep};
 use crate::timestamp;
 use crate::train::fit::fit;
 
@@ -46,31 +45,15 @@ pub struct TrainArgs {
     /// Sweep over every combination of comma-separated override values.
     #[arg(long, short = 'm')]
     multirun: bool,
-    /// Sweep jobs at once (local launcher).
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    jobs: usize,
-    /// GPUs to share among sweep jobs, one job per device: `0,1` (each job gets `device = cuda:<i>`).
-    #[arg(long, value_delimiter = ',', value_name = "IDS")]
-    devices: Vec<usize>,
     /// The sweep folder (default: runs/sweeps/<name>/<timestamp>/, or the unfinished sweep of the same
     /// command there).
     #[arg(long, value_name = "DIR")]
     sweep_dir: Option<PathBuf>,
-    /// Where sweep jobs run.
-    #[arg(long, value_enum, default_value_t = Launcher::Local)]
-    launcher: Launcher,
+    #[command(flatten)]
+    launch: LaunchArgs,
     /// Run on this device (overrides the config's `device`), e.g. `cuda:0`.
     #[arg(long, value_name = "DEVICE")]
     device: Option<String>,
-}
-
-/// Where sweep jobs run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Launcher {
-    /// On this machine, --jobs at a time.
-    Local,
-    /// As a Slurm job array (`sbatch --array`).
-    Slurm,
 }
 
 /// Runs `reprobe train`.
@@ -124,14 +107,7 @@ fn run_sweep(args: &TrainArgs, given: &[Override]) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let probe = Sweep {
-        name: name.clone(),
-        config: args.config.clone(),
-        overrides: overrides.iter().map(|o| o.raw.clone()).collect(),
-        swept_keys: vec![],
-        created: String::new(),
-        jobs: vec![],
-    };
+    let probe = Sweep::probe(&name, &args.config, overrides);
     let parent = PathBuf::from("runs").join("sweeps").join(&name);
     let dir = match &args.sweep_dir {
         Some(dir) => dir.clone(),
@@ -154,84 +130,5 @@ fn run_sweep(args: &TrainArgs, given: &[Override]) -> Result<ExitCode> {
         println!("new sweep of {} jobs in {}", jobs.len(), dir.display());
         sweep::create(&dir, &name, &args.config, overrides, jobs)?
     };
-    launch(&dir, &sweep, args.launcher, args.jobs, &args.devices)
-}
-
-/// Runs (or submits) the unfinished jobs of the sweep in `dir`, then writes and prints its summary.
-pub fn launch(
-    dir: &Path,
-    sweep: &Sweep,
-    launcher: Launcher,
-    jobs: usize,
-    devices: &[usize],
-) -> Result<ExitCode> {
-    let exe = std::env::current_exe().context("cannot find the reprobe executable")?;
-    if launcher == Launcher::Slurm {
-        let first_job = crate::run_dir::RunDir::new(sweep.job_dir(dir, 0)).config();
-        let cfg = crate::config::resolve_table(
-            std::fs::read_to_string(&first_job)
-                .with_context(|| format!("cannot read {}", first_job.display()))?
-                .parse()
-                .with_context(|| format!("{} is not valid TOML", first_job.display()))?,
-            &first_job.display().to_string(),
-            &[],
-        )?;
-        match slurm::write_script(dir, sweep, &exe, &cfg.config.slurm)? {
-            Some(script) => {
-                println!("wrote {}", script.display());
-                slurm::submit(&script)?;
-            }
-            None => println!("every job of {} is finished", dir.display()),
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let parallel = jobs.max(1);
-    let runner = LocalRunner {
-        program: exe,
-        args: vec!["sweep".into(), "run-job".into()],
-        parallel,
-        devices: devices.iter().map(|d| format!("cuda:{d}")).collect(),
-        threads_per_job: (cores / parallel).max(1),
-    };
-    let report = runner.run(dir)?;
-    let written = write_sweep_summary(dir)?;
-    println!(
-        "{} jobs finished now, {} before{}",
-        report.finished,
-        report.already_done,
-        if report.failed.is_empty() {
-            String::new()
-        } else {
-            format!(", {} FAILED: {:?}", report.failed.len(), report.failed)
-        }
-    );
-    if let Some(md) = written {
-        println!("\n{md}");
-        println!("summary: {}/summary.{{md,csv,json}}", dir.display());
-    }
-    Ok(if report.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-/// Writes `summary.{json,csv,md}` of a sweep over its finished jobs; returns the Markdown table.
-pub fn write_sweep_summary(dir: &Path) -> Result<Option<String>> {
-    let (runs, swept) = load_runs(&[dir.to_path_buf()])?;
-    let keys = grouping_keys(&[], &swept);
-    let summary = summary_of(&runs, &keys);
-    if summary.rows.is_empty() {
-        return Ok(None);
-    }
-    summary.write(dir, PREFERRED_METRICS)?;
-    let metrics: Vec<String> = summary
-        .metric_names(PREFERRED_METRICS)
-        .into_iter()
-        .filter(|m| PREFERRED_METRICS.contains(&m.as_str()))
-        .collect();
-    Ok(Some(summary.to_markdown(&metrics)))
+    launch(&dir, sweep, &args.launch)
 }

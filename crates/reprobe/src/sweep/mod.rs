@@ -58,6 +58,15 @@ pub struct Job {
     /// How many times a sweep process started this job.
     #[serde(default)]
     pub attempts: u32,
+    /// The device the local launcher gave the job's last attempt (`cuda:1`); none = the config's `device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// When the local launcher started the job's last attempt (Unix time in milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_ms: Option<u64>,
+    /// When the local launcher saw the job's last attempt end (Unix time in milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_unix_ms: Option<u64>,
 }
 
 impl Job {
@@ -98,11 +107,94 @@ pub struct Sweep {
     pub swept_keys: Vec<String>,
     /// When the sweep was created (RFC 3339, UTC).
     pub created: String,
+    /// The working folder of the command that made the sweep. Jobs run there (locally and under Slurm), so that
+    /// relative paths in their configs mean what they meant then, wherever the sweep is resumed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<PathBuf>,
     /// The jobs.
     pub jobs: Vec<Job>,
+    /// How the sweep was last launched (`sweep resume` launches it the same way unless told otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<LaunchSettings>,
+}
+
+/// Where sweep jobs run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Launcher {
+    /// On this machine, `--jobs` at a time (or one per `--devices` entry).
+    #[default]
+    Local,
+    /// As a Slurm job array (`sbatch --array`).
+    Slurm,
+}
+
+/// How a sweep's jobs are launched: `--launcher`, `--jobs`, `--devices`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchSettings {
+    /// Where the jobs run.
+    pub launcher: Launcher,
+    /// Jobs at once on this machine; unset = one per device, or one without devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<usize>,
+    /// GPU ordinals to share among jobs, one running job per device.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<usize>,
+}
+
+impl LaunchSettings {
+    /// The settings given on a command line (`None` or empty = not given) over `saved` ones (those a sweep was
+    /// last launched with), over the defaults.
+    pub fn given_over(
+        saved: Option<&LaunchSettings>,
+        launcher: Option<Launcher>,
+        jobs: Option<usize>,
+        devices: &[usize],
+    ) -> LaunchSettings {
+        let saved = saved.cloned().unwrap_or_default();
+        LaunchSettings {
+            launcher: launcher.unwrap_or(saved.launcher),
+            jobs: jobs.or(saved.jobs),
+            devices: if devices.is_empty() {
+                saved.devices
+            } else {
+                devices.to_vec()
+            },
+        }
+    }
+
+    /// Jobs at once on this machine: `--jobs` (at most one per device), else one per device, else one.
+    pub fn parallel(&self) -> usize {
+        match (self.jobs, self.devices.len()) {
+            (Some(jobs), 0) => jobs.max(1),
+            (Some(jobs), n) => jobs.clamp(1, n),
+            (None, 0) => 1,
+            (None, n) => n,
+        }
+    }
+
+    /// The devices as config values (`cuda:0`, `cuda:1`).
+    pub fn device_names(&self) -> Vec<String> {
+        self.devices.iter().map(|d| format!("cuda:{d}")).collect()
+    }
 }
 
 impl Sweep {
+    /// A sweep with no jobs that stands for a command, to find an earlier sweep of the same command
+    /// ([`find_same_sweep`]).
+    pub fn probe(name: &str, config: &Path, overrides: &[Override]) -> Sweep {
+        Sweep {
+            name: name.to_string(),
+            config: config.to_path_buf(),
+            overrides: overrides.iter().map(|o| o.raw.clone()).collect(),
+            swept_keys: vec![],
+            created: String::new(),
+            workdir: None,
+            jobs: vec![],
+            launch: None,
+        }
+    }
+
     /// Reads `DIR/sweep.json`.
     pub fn load(dir: &Path) -> Result<Sweep> {
         let path = dir.join(SWEEP_FILE);
@@ -206,6 +298,9 @@ pub fn create(
             state: JobState::Pending,
             error: None,
             attempts: 0,
+            device: None,
+            started_unix_ms: None,
+            ended_unix_ms: None,
         });
     }
     let sweep = Sweep {
@@ -214,7 +309,9 @@ pub fn create(
         overrides: overrides.iter().map(|o| o.raw.clone()).collect(),
         swept_keys,
         created: crate::timestamp::rfc3339_now(),
+        workdir: Some(std::env::current_dir().context("cannot read the working folder")?),
         jobs: list,
+        launch: None,
     };
     sweep.save(dir)?;
     Ok(sweep)
@@ -279,6 +376,9 @@ mod tests {
             state: JobState::Pending,
             error: None,
             attempts: 0,
+            device: None,
+            started_unix_ms: None,
+            ended_unix_ms: None,
         };
         assert_eq!(
             job.setting(),

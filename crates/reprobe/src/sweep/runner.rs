@@ -61,6 +61,10 @@ struct Running {
 impl LocalRunner {
     /// Runs every unfinished job of the sweep in `dir`, updating `sweep.json` as jobs start and end.
     pub fn run(&self, dir: &Path) -> Result<RunReport> {
+        // Jobs run in the sweep's working folder, which need not be this one.
+        let dir = &dir
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", dir.display()))?;
         let mut sweep = Sweep::load(dir)?;
         let mut report = RunReport::default();
         let mut queue = VecDeque::new();
@@ -95,8 +99,12 @@ impl LocalRunner {
                 };
                 let device = free_devices.pop();
                 let child = self.spawn(dir, &sweep, index, device.as_deref())?;
-                sweep.jobs[index].state = JobState::Running;
-                sweep.jobs[index].attempts += 1;
+                let job = &mut sweep.jobs[index];
+                job.state = JobState::Running;
+                job.attempts += 1;
+                job.device = device.clone();
+                job.started_unix_ms = Some(unix_ms_now());
+                job.ended_unix_ms = None;
                 sweep.save(dir)?;
                 bar.set_message(format!(
                     "started {} ({})",
@@ -120,6 +128,7 @@ impl LocalRunner {
                             free_devices.push(d);
                         }
                         let j = &mut sweep.jobs[job.index];
+                        j.ended_unix_ms = Some(unix_ms_now());
                         let done = RunDir::new(dir.join(&j.dir)).is_finished();
                         if done {
                             j.state = JobState::Done;
@@ -189,6 +198,9 @@ impl LocalRunner {
             .with_context(|| format!("cannot open {}", output_path.display()))?;
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args).arg(dir).arg(index.to_string());
+        if let Some(workdir) = &sweep.workdir {
+            cmd.current_dir(workdir);
+        }
         if let Some(d) = device {
             cmd.arg("--device").arg(d);
         }
@@ -202,6 +214,14 @@ impl LocalRunner {
         cmd.spawn()
             .with_context(|| format!("cannot start {} for job {index}", self.program.display()))
     }
+}
+
+/// Milliseconds since the Unix epoch.
+fn unix_ms_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 #[cfg(target_os = "linux")]

@@ -49,6 +49,9 @@ fn render(dir: &Path, sweep: &Sweep, exe: &Path, cfg: &SlurmConfig, todo: &[usiz
         format!("#SBATCH --array={array}"),
         format!("#SBATCH --output={}/slurm/%A_%a.log", dir.display()),
     ];
+    if let Some(workdir) = &sweep.workdir {
+        lines.push(format!("#SBATCH --chdir={}", workdir.display()));
+    }
     if let Some(p) = &cfg.partition {
         lines.push(format!("#SBATCH --partition={p}"));
     }
@@ -67,6 +70,10 @@ fn render(dir: &Path, sweep: &Sweep, exe: &Path, cfg: &SlurmConfig, todo: &[usiz
     lines.extend(cfg.extra.iter().cloned());
     lines.push(String::new());
     lines.push("set -euo pipefail".to_string());
+    // CPU threads: those Slurm allocated to the task, not every core of the node.
+    lines.push(
+        "export RAYON_NUM_THREADS=${SLURM_CPUS_PER_TASK:-${SLURM_CPUS_ON_NODE:-1}}".to_string(),
+    );
     let device = if cfg.gpus > 0 { " --device cuda:0" } else { "" };
     lines.push(format!(
         "exec {} sweep run-job {} \"$SLURM_ARRAY_TASK_ID\"{device}",
@@ -176,11 +183,13 @@ mod tests {
         let canon = dir.canonicalize().unwrap();
         let expected = format!(
             "#!/bin/bash\n#SBATCH --job-name=reprobe-probe_mrpc\n#SBATCH --array=0,2-3%2\n\
-             #SBATCH --output={d}/slurm/%A_%a.log\n#SBATCH --partition=gpu\n#SBATCH --time=12:00:00\n\
-             #SBATCH --gres=gpu:1\n#SBATCH --cpus-per-task=8\n#SBATCH --mem=32G\n#SBATCH --account=nlp\n\
-             module load cuda\n\nset -euo pipefail\n\
+             #SBATCH --output={d}/slurm/%A_%a.log\n#SBATCH --chdir={w}\n#SBATCH --partition=gpu\n\
+             #SBATCH --time=12:00:00\n#SBATCH --gres=gpu:1\n#SBATCH --cpus-per-task=8\n#SBATCH --mem=32G\n\
+             #SBATCH --account=nlp\nmodule load cuda\n\nset -euo pipefail\n\
+             export RAYON_NUM_THREADS=${{SLURM_CPUS_PER_TASK:-${{SLURM_CPUS_ON_NODE:-1}}}}\n\
              exec /opt/reprobe/bin/reprobe sweep run-job {d} \"$SLURM_ARRAY_TASK_ID\" --device cuda:0\n",
-            d = canon.display()
+            d = canon.display(),
+            w = std::env::current_dir().unwrap().display()
         );
         assert_eq!(text, expected);
         for i in [0, 2, 3] {
