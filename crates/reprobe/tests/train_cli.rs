@@ -432,3 +432,138 @@ fn bench_reports_speed_as_json() {
         assert!(r[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
     }
 }
+
+/// Runs the binary in `cwd` with its temporary files (`TMPDIR`) under `tmp`.
+fn reprobe_in(cwd: &Path, tmp: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reprobe"))
+        .args(args)
+        .current_dir(cwd)
+        .env("TMPDIR", tmp)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("the reprobe binary runs")
+}
+
+/// The entries of a folder (empty when it does not exist).
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
+/// A NER column file and a GLUE pair TSV of `n` examples each, and their configs over the tiny BERT of
+/// `setup` (words outside its vocabulary are `[UNK]`: enough to run every code path).
+fn source_task_configs(root: &Path, n: usize) -> Vec<PathBuf> {
+    let (ner, pair) = (root.join("ner.conll"), root.join("pair.tsv"));
+    let mut text = String::from("-DOCSTART-\tO\n\n");
+    let mut tsv = String::from("Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "Maria\tB-PER\nsaw\tO\nTom\tB-PER\nin\tO\nRome\tB-LOC\n{i}\tO\n\n"
+        ));
+        tsv.push_str(&format!(
+            "{}\t{i}\t{}\tMaria saw Tom {i} .\tTom saw Maria .\n",
+            i % 2,
+            i + 100
+        ));
+    }
+    std::fs::write(&ner, text).unwrap();
+    std::fs::write(&pair, tsv).unwrap();
+    let ckpt = root.join("tiny-bert");
+    [("ner", &ner), ("pair_classification", &pair)]
+        .iter()
+        .map(|(task, data)| {
+            let path = root.join(format!("{task}.toml"));
+            let body = format!(
+                "name = \"{task}\"\ntask = \"{task}\"\n[data]\ntrain = \"{d}\"\ndev = \"{d}\"\nseg_len = 40\n[encoders.enc]\ncheckpoint = \"{c}\"\n[cache]\ndir = \"{cache}\"\n",
+                d = data.display(),
+                c = ckpt.display(),
+                cache = root.join("cache").display()
+            );
+            std::fs::write(&path, body).unwrap();
+            path
+        })
+        .collect()
+}
+
+#[test]
+fn fast_dev_run_checks_every_task_and_keeps_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let coref = setup(root, false, 30);
+    let mut configs = vec![coref.clone()];
+    configs.extend(source_task_configs(root, 6));
+    let (work, tmp) = (root.join("work"), root.join("tmp"));
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&tmp).unwrap();
+    let nothing_kept = |what: &str| {
+        assert_eq!(
+            entries(&work),
+            Vec::<PathBuf>::new(),
+            "{what}: left in the working folder"
+        );
+        assert_eq!(
+            entries(&tmp),
+            Vec::<PathBuf>::new(),
+            "{what}: left in TMPDIR"
+        );
+        assert!(
+            !root.join("cache").exists(),
+            "{what}: wrote the config's feature cache"
+        );
+    };
+    for cfg in &configs {
+        let out = ok(&reprobe_in(
+            &work,
+            &tmp,
+            &["train", cfg.to_str().unwrap(), "--fast-dev-run"],
+        ));
+        let what = cfg.file_name().unwrap().to_string_lossy();
+        assert!(
+            out.contains(&format!("fast dev run of {}", cfg.display())),
+            "{what}: {out}"
+        );
+        assert!(
+            out.contains("train: 2 step(s), train/loss "),
+            "{what}: {out}"
+        );
+        assert!(out.contains("dev:   val/f1 "), "{what}: {out}");
+        assert!(
+            out.contains("checkpoint: saved and loaded back, val/f1 "),
+            "{what}: {out}"
+        );
+        assert!(out.contains("nothing kept"), "{what}: {out}");
+        // The run itself went through evaluation on two dev examples, one epoch.
+        assert!(out.contains("epoch   1/1"), "{what}: {out}");
+        nothing_kept(&what);
+    }
+    // A sweep: every job, and no sweep folder.
+    let out = ok(&reprobe_in(
+        &work,
+        &tmp,
+        &[
+            "train",
+            coref.to_str().unwrap(),
+            "seed=1,2",
+            "--multirun",
+            "--fast-dev-run",
+        ],
+    ));
+    assert_eq!(out.matches("# job: seed=").count(), 2, "{out}");
+    assert_eq!(out.matches("nothing kept").count(), 2, "{out}");
+    nothing_kept("the sweep");
+    // A broken config fails as the real run would, and leaves nothing either.
+    let out = reprobe_in(
+        &work,
+        &tmp,
+        &[
+            "train",
+            coref.to_str().unwrap(),
+            "data.dev=missing.conll",
+            "--fast-dev-run",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.conll"));
+    nothing_kept("the failed run");
+}

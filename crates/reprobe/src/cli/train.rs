@@ -10,6 +10,7 @@ use crate::config::overrides::{parse_override, Override};
 use crate::config::{config_sweeps, resolve, Resolved};
 use crate::sweep::{self, Sweep};
 use crate::timestamp;
+use crate::train::dev_run::fast_dev_run;
 use crate::train::fit::fit;
 
 /// Train and evaluate a model: a coreference probe, or a source task (NER, pair classification).
@@ -42,6 +43,11 @@ pub struct TrainArgs {
     /// Print the resolved config and exit.
     #[arg(long)]
     print_config: bool,
+    /// Check the config end to end in seconds and keep nothing: two training steps on two examples, a dev
+    /// pass on two, checkpoints saved and loaded back, in a temporary folder; prints a summary. With
+    /// --multirun, every job of the sweep.
+    #[arg(long)]
+    fast_dev_run: bool,
     /// Sweep over every combination of comma-separated override values.
     #[arg(long, short = 'm')]
     multirun: bool,
@@ -66,6 +72,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     if let Some(device) = &args.device {
         overrides.push(parse_override(&format!("device={device}"))?);
     }
+    if args.fast_dev_run && !args.print_config {
+        return fast_dev_runs(&args, &overrides);
+    }
     if args.multirun {
         return run_sweep(&args, &overrides);
     }
@@ -80,6 +89,23 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             .join(timestamp::folder_name_now())
     });
     fit(&resolved, &run_dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--fast-dev-run`: the run, or with --multirun every job of the sweep, as a fast dev run.
+fn fast_dev_runs(args: &TrainArgs, given: &[Override]) -> Result<ExitCode> {
+    if !args.multirun {
+        fast_dev_run(&args.config, given)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut overrides = config_sweeps(&args.config, given)?;
+    overrides.extend(given.iter().cloned());
+    for (assignment, job_overrides) in sweep::expand(&overrides)? {
+        let label: Vec<String> = assignment.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("# job: {}", label.join(" "));
+        fast_dev_run(&args.config, &job_overrides)
+            .with_context(|| format!("in the sweep job {}", label.join(" ")))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

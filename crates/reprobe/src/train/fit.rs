@@ -339,7 +339,7 @@ fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
 
 /// The random stream of the data of one epoch (shuffling, crop offsets): a function of the seed and the
 /// epoch only.
-fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+pub(crate) fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 

@@ -2,5 +2,6 @@
 //! checkpoints, and loading a trained model back.
 pub mod backbone;
 pub mod checkpoint;
+pub mod dev_run;
 pub mod fit;
 pub mod load;
