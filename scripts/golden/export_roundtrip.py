@@ -5,12 +5,14 @@
 
 DIR is loaded with the Auto class of its `architectures[0]` (BertModel -> AutoModel,
 BertForTokenClassification -> AutoModelForTokenClassification, BertForSequenceClassification ->
-AutoModelForSequenceClassification) and `output_loading_info=True`; any missing, unexpected or mismatched key
-(or error message) is reported on stderr and the script exits with status 1. The model then runs in eval mode on
+AutoModelForSequenceClassification, BertForQuestionAnswering -> AutoModelForQuestionAnswering) and
+`output_loading_info=True`; any missing, unexpected or mismatched key (or error message) is reported on
+stderr and the script exits with status 1. The model then runs in eval mode on
 INPUTS.json = {"input_ids": [[...]], "attention_mask": [[...]], "token_type_ids": [[...]] (optional, zeros)}.
 
-Output JSON: {"architecture", "logits" (the task logits, or BertModel's last_hidden_state), "pooler_output"
-(BertModel only), "id2label" (task models), "torch", "transformers"}.
+Output JSON: {"architecture", "logits" (the task logits, or BertModel's last_hidden_state; for
+BertForQuestionAnswering start and end logits stacked, [B, T, 2]), "pooler_output" (BertModel only),
+"id2label" (task models), "torch", "transformers"}.
 
 Used by crates/reprobe-models/tests/export_roundtrip.rs (which finds Python through $REPROBE_PYTHON or a python3
 that imports transformers), e.g. with /work/venv/bin/python.
@@ -21,13 +23,14 @@ import sys
 
 import torch
 import transformers
-from transformers import (AutoConfig, AutoModel, AutoModelForSequenceClassification,
-                          AutoModelForTokenClassification)
+from transformers import (AutoConfig, AutoModel, AutoModelForQuestionAnswering,
+                          AutoModelForSequenceClassification, AutoModelForTokenClassification)
 
 CLASSES = {
     "BertModel": AutoModel,
     "BertForTokenClassification": AutoModelForTokenClassification,
     "BertForSequenceClassification": AutoModelForSequenceClassification,
+    "BertForQuestionAnswering": AutoModelForQuestionAnswering,
 }
 
 
@@ -63,6 +66,8 @@ def main():
     if arch == "BertModel":
         result["logits"] = out.last_hidden_state.tolist()
         result["pooler_output"] = out.pooler_output.tolist()
+    elif arch == "BertForQuestionAnswering":
+        result["logits"] = torch.stack([out.start_logits, out.end_logits], dim=-1).tolist()
     else:
         result["logits"] = out.logits.tolist()
         result["id2label"] = {str(k): v for k, v in model.config.id2label.items()}

@@ -14,6 +14,7 @@
 //! | `BaseModel` | `BertModel` | `pooler.dense.*` (given, or freshly initialised) |
 //! | `TokenClassification` | `BertForTokenClassification` | `classifier.*` (no pooler: `add_pooling_layer=False`) |
 //! | `SequenceClassification` | `BertForSequenceClassification` | `bert.pooler.dense.*`, `classifier.*` |
+//! | `QuestionAnswering` | `BertForQuestionAnswering` | `qa_outputs.*` (no pooler: `add_pooling_layer=False`) |
 //!
 //! The folder is written under a temporary sibling name and renamed into place at the end, so an
 //! interrupted export leaves no half-written model under `out`.
@@ -83,6 +84,11 @@ pub enum ExportHead {
         /// The name of each label id, `[L]`, unique.
         id2label: Vec<String>,
     },
+    /// `BertForQuestionAnswering`: the encoder, then `qa_outputs` on every token (start and end logits).
+    QuestionAnswering {
+        /// `(weight [2, H], bias [2])`, e.g. [`crate::heads::QuestionAnsweringHead::qa_outputs`].
+        qa_outputs: (Tensor, Tensor),
+    },
 }
 
 impl ExportHead {
@@ -92,6 +98,7 @@ impl ExportHead {
             ExportHead::BaseModel { .. } => "BertModel",
             ExportHead::TokenClassification { .. } => "BertForTokenClassification",
             ExportHead::SequenceClassification { .. } => "BertForSequenceClassification",
+            ExportHead::QuestionAnswering { .. } => "BertForQuestionAnswering",
         }
     }
 }
@@ -233,7 +240,7 @@ fn config_json(encoder: &BertEncoder, head: &ExportHead) -> std::result::Result<
     config.insert("vocab_size".into(), json!(encoder.vocab_size()));
     config.insert("dtype".into(), json!("float32"));
     let labels = match head {
-        ExportHead::BaseModel { .. } => None,
+        ExportHead::BaseModel { .. } | ExportHead::QuestionAnswering { .. } => None,
         ExportHead::TokenClassification { id2label, .. } => Some(id2label),
         ExportHead::SequenceClassification { id2label, .. } => {
             config.insert("problem_type".into(), json!("single_label_classification"));
@@ -313,6 +320,7 @@ fn tensors(encoder: &BertEncoder, head: &ExportHead) -> Result<Vec<(String, Tens
             linear("bert.pooler.dense", pooler, h)?;
             linear("classifier", classifier, id2label.len())?;
         }
+        ExportHead::QuestionAnswering { qa_outputs } => linear("qa_outputs", qa_outputs, 2)?,
     }
     Ok(out)
 }

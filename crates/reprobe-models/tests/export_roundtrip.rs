@@ -13,8 +13,8 @@ use candle_core::{DType, Device, IndexOp, Tensor};
 use reprobe_models::encoders::{BertConfig, BertEncoder, BertOptions, Checkpoint, Encoder};
 use reprobe_models::export::{export_hf, ExportHead};
 use reprobe_models::heads::{
-    SequenceClassificationConfig, SequenceClassificationHead, TokenClassificationConfig,
-    TokenClassificationHead,
+    QuestionAnsweringHead, SequenceClassificationConfig, SequenceClassificationHead,
+    TokenClassificationConfig, TokenClassificationHead,
 };
 use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
@@ -338,4 +338,90 @@ fn exported_models_reload_identically_and_match_transformers() {
             fixture_path().display()
         );
     }
+}
+
+/// The QA head exported as `BertForQuestionAnswering`: no missing or unexpected keys, the same start and
+/// end logits as transformers (with segment ids 1 on the "context"), against
+/// `tests/fixtures/export/qa_expected.json` always and a live transformers when there is one.
+#[test]
+fn question_answering_export_matches_transformers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tok = tmp.path().join("tokenizer");
+    std::fs::create_dir(&tok).unwrap();
+    std::fs::write(tok.join("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n").unwrap();
+    let encoder = tiny_encoder();
+    let (ids, mask, mut inputs_json) = inputs();
+    let types = vec![vec![0u32, 0, 0, 1, 1, 1], vec![0, 0, 1, 1, 0, 0]];
+    inputs_json["token_type_ids"] = json!(types);
+    let mask_rows: Vec<Vec<u32>> = mask.to_vec2().unwrap();
+    let types = Tensor::new(types, &Device::Cpu).unwrap();
+    let states = encoder
+        .forward_typed(&ids, Some(&types), &mask, false)
+        .unwrap();
+    let hidden = &states[encoder.num_layers()]; // [B, T, H]
+
+    let store = ParamStore::new(ModelRng::new(11), DType::F32, Device::Cpu);
+    let head = QuestionAnsweringHead::new(16, &store).unwrap();
+    widen(&store, 12);
+    let out = head.forward_eval(hidden, &mask, None).unwrap();
+    let rust_logits = Tensor::stack(&[&out.start_logits, &out.end_logits], 2).unwrap(); // [B, T, 2]
+    let rust = real_values(&rust_logits, &mask_rows);
+
+    let dir = tmp.path().join("qa");
+    export_hf(
+        &dir,
+        &encoder,
+        ExportHead::QuestionAnswering {
+            qa_outputs: head.qa_outputs(),
+        },
+        &tok,
+    )
+    .unwrap();
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["architectures"], json!(["BertForQuestionAnswering"]));
+    let checkpoint = Checkpoint::open(&dir).unwrap();
+    assert!(checkpoint.pooler().unwrap().is_none());
+    let weights =
+        candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    assert_eq!(weights["qa_outputs.weight"].dims(), &[2, 16]);
+    assert!(weights.contains_key("bert.embeddings.word_embeddings.weight"));
+
+    let fixture_path = root().join("tests/fixtures/export/qa_expected.json");
+    let python = python();
+    match &python {
+        Ok(py) => {
+            let inputs_path = tmp.path().join("inputs.json");
+            std::fs::write(&inputs_path, inputs_json.to_string()).unwrap();
+            let result = run_script(py, &dir, &inputs_path);
+            assert_eq!(result["architecture"], json!("BertForQuestionAnswering"));
+            assert_close(
+                "qa: vs transformers",
+                &rust,
+                &json_values(&result["logits"], &mask_rows),
+                TOL,
+            );
+            if std::env::var("REPROBE_UPDATE_FIXTURES").is_ok_and(|v| v == "1") {
+                let fresh = json!({"inputs": inputs_json, "logits": result["logits"],
+                    "versions": {"torch": result["torch"], "transformers": result["transformers"]}});
+                let text = serde_json::to_string_pretty(&fresh).unwrap();
+                std::fs::write(&fixture_path, text + "\n").unwrap();
+            }
+        }
+        Err(why) => eprintln!("skipping the live transformers comparison: {why}"),
+    }
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixture_path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run with REPROBE_PYTHON=... REPROBE_UPDATE_FIXTURES=1)",
+                fixture_path.display()
+            )
+        }))
+        .unwrap();
+    assert_close(
+        "qa: vs committed transformers logits",
+        &rust,
+        &json_values(&fixture["logits"], &mask_rows),
+        TOL,
+    );
 }

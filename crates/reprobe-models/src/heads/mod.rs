@@ -3,6 +3,7 @@
 //! - [`coref`]: the coref-hoi span-ranking coreference head (SPEC §3.3–3.5);
 //! - [`token_classification`]: a linear tagger per subtoken, as `BertForTokenClassification` (SPEC §5);
 //! - [`sequence_classification`]: `[CLS]` (+ pooler) → linear, as `BertForSequenceClassification` (SPEC §5);
+//! - [`question_answering`]: start/end logits per subtoken, as `BertForQuestionAnswering` (SPEC §5);
 //! - [`layers`]: the linear layer, FFNN, softmax and cross-entropy they share.
 //!
 //! Every head implements [`Head`], so a train loop is written once: embeddings in, scores (and a loss
@@ -14,9 +15,11 @@ use crate::Result;
 
 pub mod coref;
 pub mod layers;
+pub mod question_answering;
 pub mod sequence_classification;
 pub mod token_classification;
 
+pub use question_answering::{QuestionAnsweringHead, QuestionAnsweringOutput};
 pub use sequence_classification::{
     SequenceClassificationConfig, SequenceClassificationHead, SequenceClassificationOutput,
     SequencePrediction,
