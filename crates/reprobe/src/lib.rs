@@ -13,3 +13,4 @@ pub mod tasks;
 pub mod tensorboard;
 pub mod timestamp;
 pub mod train;
+pub mod view;

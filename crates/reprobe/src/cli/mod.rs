@@ -9,11 +9,13 @@ mod evaluate;
 pub mod export;
 mod predict;
 mod prepare;
+mod relation;
 mod report;
 pub mod score;
 mod sentence_tasks;
 mod sweep;
 mod train;
+mod view;
 
 /// Reverse probing: coreference probes and source tasks (NER, sentence-pair classification) over stacks of
 /// frozen or tuned transformer encoders.
@@ -46,6 +48,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Write an encoder's hidden states for lines of text or prepared documents to a safetensors file.
     Embed(embed::EmbedArgs),
+    /// One HTML page of coreference or NER predictions with their errors against a key.
+    View(view::ViewArgs),
 }
 
 /// Runs the parsed command line; returns the process exit code.
@@ -61,5 +65,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => sweep::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Embed(args) => embed::run(args).map(|()| ExitCode::SUCCESS),
+        Command::View(args) => view::run(args),
     }
 }
