@@ -115,6 +115,21 @@ pub fn export_hf(
     head: ExportHead,
     tokenizer_dir: &Path,
 ) -> Result<()> {
+    export_hf_with_tokens(out, encoder, head, tokenizer_dir, &[])
+}
+
+/// [`export_hf`] for a tokenizer with added special tokens `(token, id)` (the entity markers of relation
+/// classification, [`crate::encoders::vocab`]): they go into the copied `tokenizer.json` (`added_tokens`)
+/// and `tokenizer_config.json` (`added_tokens_decoder`, written when the folder has none), so that
+/// transformers' tokenizer has them as single special tokens with the same ids. Every id must be a row of
+/// the encoder's word embeddings.
+pub fn export_hf_with_tokens(
+    out: &Path,
+    encoder: &BertEncoder,
+    head: ExportHead,
+    tokenizer_dir: &Path,
+    added_tokens: &[(String, u32)],
+) -> Result<()> {
     let fail = |msg: String| Error::Export {
         path: out.to_path_buf(),
         msg,
@@ -148,6 +163,15 @@ pub fn export_hf(
         )));
     }
 
+    if let Some((token, id)) = added_tokens
+        .iter()
+        .find(|(_, id)| *id as usize >= encoder.vocab_size())
+    {
+        return Err(fail(format!(
+            "the added token {token} has id {id}, but the encoder has {} word embeddings",
+            encoder.vocab_size()
+        )));
+    }
     let config = config_json(encoder, &head).map_err(&fail)?;
     let tensors = tensors(encoder, &head).map_err(|e| match e {
         Error::Input { what, msg } => fail(format!("`{what}`: {msg}")),
@@ -173,7 +197,9 @@ pub fn export_hf(
     if tmp.exists() {
         remove_tmp(&tmp)?;
     }
-    let written = write_folder(&tmp, &config, &tensors, &tokenizer_files).and_then(|()| {
+    let written = write_folder(&tmp, &config, &tensors, &tokenizer_files)
+        .and_then(|()| add_tokens_to_tokenizer_files(&tmp, added_tokens))
+        .and_then(|()| {
         if out.exists() {
             // An empty folder (checked above): replace it.
             std::fs::remove_dir(out).map_err(|source| Error::Io {
@@ -225,6 +251,68 @@ fn write_folder(
         }
     }
     Ok(())
+}
+
+/// Writes `added` into the tokenizer files of the new folder `dir` (see [`export_hf_with_tokens`]).
+fn add_tokens_to_tokenizer_files(dir: &Path, added: &[(String, u32)]) -> Result<()> {
+    if added.is_empty() {
+        return Ok(());
+    }
+    let entry = |token: &str| {
+        json!({"content": token, "single_word": false, "lstrip": false, "rstrip": false,
+               "normalized": false, "special": true})
+    };
+    let edit = |name: &str, change: &dyn Fn(&mut Map<String, Value>)| -> Result<()> {
+        let path = dir.join(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && name != "tokenizer.json" => {
+                "{}".to_string()
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        let mut value: Value = serde_json::from_str(&text).map_err(|e| Error::Export {
+            path: path.clone(),
+            msg: format!("not valid JSON: {e}"),
+        })?;
+        let Some(object) = value.as_object_mut() else {
+            return Err(Error::Export {
+                path,
+                msg: "not a JSON object".to_string(),
+            });
+        };
+        change(object);
+        let text = serde_json::to_string_pretty(&value).map_err(|e| Error::Export {
+            path: path.clone(),
+            msg: e.to_string(),
+        })?;
+        // The copy keeps the source's permissions, maybe read-only: replace the file.
+        let _ = std::fs::remove_file(&path);
+        std::fs::write(&path, text + "\n").map_err(|source| Error::Io { path, source })
+    };
+    edit("tokenizer.json", &|object| {
+        let list = object.entry("added_tokens").or_insert_with(|| json!([]));
+        if let Some(list) = list.as_array_mut() {
+            for (token, id) in added {
+                if !list.iter().any(|t| t["content"] == json!(token)) {
+                    let mut e = entry(token);
+                    e["id"] = json!(id);
+                    list.push(e);
+                }
+            }
+        }
+    })?;
+    edit("tokenizer_config.json", &|object| {
+        let decoder = object
+            .entry("added_tokens_decoder")
+            .or_insert_with(|| json!({}));
+        if let Some(decoder) = decoder.as_object_mut() {
+            for (token, id) in added {
+                decoder.insert(id.to_string(), entry(token));
+            }
+        }
+    })
 }
 
 /// transformers' `config.json` for the encoder and head.

@@ -82,6 +82,7 @@ fn check_task(path: &Path, resolved: &Resolved) {
         let expected = match folder {
             "ner" => TaskKind::Ner,
             "pair" => TaskKind::PairClassification,
+            "re" => TaskKind::RelationClassification,
             _ => TaskKind::Coref,
         };
         let cfg = &resolved.config;
@@ -91,6 +92,7 @@ fn check_task(path: &Path, resolved: &Resolved) {
             (HeadConfig::Coref(_), TaskKind::Coref)
                 | (HeadConfig::Tagging(_), TaskKind::Ner)
                 | (HeadConfig::Classifier(_), TaskKind::PairClassification)
+                | (HeadConfig::Relation(_), TaskKind::RelationClassification)
         );
         assert!(head_fits, "{}: head {:?}", path.display(), cfg.head);
     }

@@ -11,6 +11,7 @@ pub mod config;
 mod gelu;
 pub mod hub;
 pub mod stack;
+pub mod vocab;
 
 pub use bert::{BertEncoder, BertOptions, Tuning};
 pub use checkpoint::{Checkpoint, WeightFile, WeightFormat};

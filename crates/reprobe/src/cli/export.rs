@@ -7,13 +7,15 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use reprobe_models::encoders::{hub, Checkpoint};
-use reprobe_models::export::{export_hf, ExportHead};
+use reprobe_models::export::{export_hf_with_tokens, ExportHead};
 
 use crate::config::TaskKind;
 use crate::run_dir::{RunDir, CHECKPOINTS_DIR};
 use crate::tasks::coref::CorefTask;
 use crate::tasks::ner::NerTask;
 use crate::tasks::pair::PairTask;
+use crate::tasks::relation::RelationTask;
+use crate::tasks::Task;
 use crate::train::backbone::Backbone;
 use crate::train::load::{load_trained, TrainedModel};
 
@@ -97,6 +99,20 @@ pub fn export(source: &Path, out: &Path, encoder: Option<&str>) -> Result<()> {
             };
             write(&trained, None, head, out)
         }
+        TaskKind::RelationClassification if encoder.is_none() => {
+            let trained = load_trained::<RelationTask>(source, Some("cpu"))?;
+            let Some(pooler) = trained.task.head.pooler() else {
+                bail!(
+                    "the run's head has no pooler (head.pooler = false): BertForSequenceClassification always applies one; export the encoder alone with --encoder ID"
+                )
+            };
+            let head = ExportHead::SequenceClassification {
+                pooler,
+                classifier: trained.task.head.classifier(),
+                id2label: trained.task.label_list().to_vec(),
+            };
+            write(&trained, None, head, out)
+        }
         TaskKind::Coref => {
             let trained = load_trained::<CorefTask>(source, Some("cpu"))?;
             write_base(&trained, encoder, out)
@@ -104,6 +120,11 @@ pub fn export(source: &Path, out: &Path, encoder: Option<&str>) -> Result<()> {
         TaskKind::Ner => write_base(&load_trained::<NerTask>(source, Some("cpu"))?, encoder, out),
         TaskKind::PairClassification => write_base(
             &load_trained::<PairTask>(source, Some("cpu"))?,
+            encoder,
+            out,
+        ),
+        TaskKind::RelationClassification => write_base(
+            &load_trained::<RelationTask>(source, Some("cpu"))?,
             encoder,
             out,
         ),
@@ -141,7 +162,13 @@ fn write<T>(
         bail!("encoder `{id}` is not a BERT encoder of this run")
     };
     let tokenizer_dir = tokenizer_dir(trained)?;
-    export_hf(out, bert, head, &tokenizer_dir)
+    // Tokens the task added to the tokenizer (relation markers) go into the exported tokenizer files.
+    let cfg = &trained.resolved.config;
+    let added: Vec<(String, u32)> = crate::with_task!(cfg.task, T => T::added_tokens(cfg))?
+        .into_iter()
+        .filter_map(|t| trained.backbone.tokenizer.token_to_id(&t).map(|id| (t, id)))
+        .collect();
+    export_hf_with_tokens(out, bert, head, &tokenizer_dir, &added)
         .with_context(|| format!("cannot export encoder `{id}` to {}", out.display()))?;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod export;
 mod predict;
 mod prepare;
 mod relation;
+mod relation;
 mod report;
 pub mod score;
 mod sentence_tasks;

@@ -21,7 +21,9 @@ const EXAMPLES: &str = "\
 Examples:
   reprobe score key.v4_gold_conll response.conll
   reprobe score key.v4_gold_conll response.conll --metric muc,bcub,ceafe --format json
-  reprobe score --task ner gold.conll predicted.conll --format json";
+  reprobe score --task ner gold.conll predicted.conll --format json
+  reprobe score --task semeval2010 ../shared/data/semeval2010_task8/test.txt predictions.txt
+  reprobe score --task tacred test.json predictions.txt --format json";
 
 /// Score a response CoNLL-2012 file against a key file with the official coreference metrics.
 ///
@@ -43,7 +45,10 @@ pub struct ScoreArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// What the files hold: `coref` (CoNLL-2012 files) or `ner` (column files, token first and IOB2 tag
-    /// last, the same sentences in both: entity-level micro and per-type P/R/F1 with tp/fp/fn).
+    /// last, the same sentences in both: entity-level micro and per-type P/R/F1 with tp/fp/fn);
+    /// `semeval2010` (`id<TAB>label` lines in any order; the key may be the release file: the official
+    /// macro F1 with directionality, accuracy, per relation) or `tacred` (one label per line in the key's
+    /// order, or a TACRED JSON key: micro P/R/F1 without no_relation).
     #[arg(long, value_enum, default_value_t = ScoreTask::Coref)]
     task: ScoreTask,
 }
@@ -53,6 +58,9 @@ pub struct ScoreArgs {
 enum ScoreTask {
     Coref,
     Ner,
+    #[value(name = "semeval2010", alias = "semeval")]
+    Semeval2010,
+    Tacred,
 }
 
 /// Output format of `reprobe score`.
@@ -70,6 +78,16 @@ fn parse_metrics(spec: &str) -> Result<MetricSet, String> {
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if args.task == ScoreTask::Ner {
         super::sentence_tasks::score_ner(&args.key, &args.response, args.format == Format::Json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if matches!(args.task, ScoreTask::Semeval2010 | ScoreTask::Tacred) {
+        let json = args.format == Format::Json;
+        match args.task {
+            ScoreTask::Semeval2010 => {
+                super::relation::score_semeval(&args.key, &args.response, json)?
+            }
+            _ => super::relation::score_tacred(&args.key, &args.response, json)?,
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let scored = score_files(&args.key, &args.response, args.metric)?;

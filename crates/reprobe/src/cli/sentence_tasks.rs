@@ -74,12 +74,15 @@ pub fn evaluate(
             let json = json!({"accuracy": eval.counts.accuracy(), "per_label": per_label});
             finish(&trained, &out, split, eval.scores(split), json)
         }
+        TaskKind::RelationClassification => {
+            super::relation::evaluate(run, data, split, out, device)
+        }
         TaskKind::Coref => unreachable!("coreference is evaluated by cli::evaluate"),
     }
 }
 
 /// Reads `data` with the task's reader and evaluates the trained model on it (no dropout, no gradient).
-fn evaluate_file<T: Task>(
+pub(super) fn evaluate_file<T: Task>(
     trained: &TrainedModel<T>,
     data: &Path,
     unit: &'static str,
@@ -97,7 +100,11 @@ fn evaluate_file<T: Task>(
     Ok((examples, eval))
 }
 
-fn out_dir<T>(trained: &TrainedModel<T>, out: Option<&Path>, split: &str) -> Result<PathBuf> {
+pub(super) fn out_dir<T>(
+    trained: &TrainedModel<T>,
+    out: Option<&Path>,
+    split: &str,
+) -> Result<PathBuf> {
     let out = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| trained.run_dir.join("eval").join(split));
@@ -105,7 +112,7 @@ fn out_dir<T>(trained: &TrainedModel<T>, out: Option<&Path>, split: &str) -> Res
     Ok(out)
 }
 
-fn finish<T>(
+pub(super) fn finish<T>(
     trained: &TrainedModel<T>,
     out: &Path,
     split: &str,
@@ -126,7 +133,7 @@ fn finish<T>(
     Ok(())
 }
 
-fn write_jsonl(path: &Path, lines: &[serde_json::Value]) -> Result<()> {
+pub(super) fn write_jsonl(path: &Path, lines: &[serde_json::Value]) -> Result<()> {
     let mut text = String::new();
     for line in lines {
         text.push_str(&serde_json::to_string(line)?);
@@ -232,6 +239,7 @@ pub fn predict(
             write_jsonl(out, &lines)?;
             println!("{} examples -> {}", lines.len(), out.display());
         }
+        TaskKind::RelationClassification => super::relation::predict(run, input, out, device)?,
         TaskKind::Coref => unreachable!("coreference is predicted by cli::predict"),
     }
     Ok(())

@@ -12,7 +12,8 @@ use anyhow::{Context, Result};
 use toml::{Table, Value};
 
 pub use schema::{
-    ClassifierHeadConfig, HeadConfig, LoggerKind, RunConfig, TaggingHeadConfig, TaskKind,
+    ClassifierHeadConfig, HeadConfig, LoggerKind, RelationHeadConfig, RunConfig, TaggingHeadConfig,
+    TaskKind,
 };
 
 use load::{apply_overrides, deserialize_config, load_toml_chain, set_path};
@@ -176,6 +177,7 @@ fn deserialize_head(
         TaskKind::Coref => HeadConfig::Coref(read(head, origin, overrides)?),
         TaskKind::Ner => HeadConfig::Tagging(read(head, origin, overrides)?),
         TaskKind::PairClassification => HeadConfig::Classifier(read(head, origin, overrides)?),
+        TaskKind::RelationClassification => HeadConfig::Relation(read(head, origin, overrides)?),
     })
 }
 
@@ -270,7 +272,8 @@ fn validate(cfg: &RunConfig) -> Result<()> {
             }
         }
         HeadConfig::Tagging(TaggingHeadConfig { dropout })
-        | HeadConfig::Classifier(ClassifierHeadConfig { dropout, .. }) => {
+        | HeadConfig::Classifier(ClassifierHeadConfig { dropout, .. })
+        | HeadConfig::Relation(RelationHeadConfig { dropout, .. }) => {
             if !(0.0..1.0).contains(dropout) {
                 anyhow::bail!("`head.dropout` = {dropout} must be in [0, 1)");
             }

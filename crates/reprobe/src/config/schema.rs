@@ -193,6 +193,8 @@ pub enum TaskKind {
     Ner,
     /// Classification of a sentence or a sentence pair from its `[CLS]` embedding (MRPC).
     PairClassification,
+    /// The relation between two marked arguments of a sentence (SemEval-2010 Task 8, TACRED).
+    RelationClassification,
 }
 
 impl TaskKind {
@@ -207,6 +209,7 @@ impl TaskKind {
             TaskKind::Coref => "coref",
             TaskKind::Ner => "ner",
             TaskKind::PairClassification => "pair_classification",
+            TaskKind::RelationClassification => "relation_classification",
         }
     }
 }
@@ -221,6 +224,8 @@ pub enum HeadConfig {
     Tagging(TaggingHeadConfig),
     /// The `[CLS]` classifier of `pair_classification`.
     Classifier(ClassifierHeadConfig),
+    /// The marked-argument classifier of `relation_classification`.
+    Relation(RelationHeadConfig),
 }
 
 impl Default for HeadConfig {
@@ -260,6 +265,35 @@ impl Default for ClassifierHeadConfig {
         ClassifierHeadConfig {
             dropout: 0.1,
             pooler: true,
+        }
+    }
+}
+
+/// `[head]` of `task = "relation_classification"`: the arguments marked `[H] … [/H]`, `[T] … [/T]` (special
+/// tokens added to the tokenizer and to every encoder's word embeddings), then the `[CLS]` embedding →
+/// pooler → dropout → linear (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelationHeadConfig {
+    /// Dropout before the classifier. Default 0.1 (the reference defines it but never applies it,
+    /// SPEC §9.11).
+    pub dropout: f64,
+    /// Pass `[CLS]` through a pooler (dense + tanh), initialised from the first encoder's checkpoint, as
+    /// `BertForSequenceClassification` (what `reprobe export` writes); false reads `[CLS]` directly, as
+    /// the reference's relation head. Default true.
+    pub pooler: bool,
+    /// Entity types whose typed markers `[H=TYPE] [SEP] [T=TYPE] [SEP]` are appended after the sentence
+    /// (TACRED's `subj_type` / `obj_type`, the reference's `append_markers`); every example's types must
+    /// be listed. Empty (the default): no typed markers (SemEval has no entity types).
+    pub entity_types: Vec<String>,
+}
+
+impl Default for RelationHeadConfig {
+    fn default() -> Self {
+        RelationHeadConfig {
+            dropout: 0.1,
+            pooler: true,
+            entity_types: Vec::new(),
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod batch;
 pub mod coref;
 pub mod ner;
 pub mod pair;
+pub mod relation;
 
 /// What a task does for the training loop and the commands.
 pub trait Task: Sized {
@@ -36,6 +37,12 @@ pub trait Task: Sized {
     /// The label list read from the training split (`None` for tasks without labels). A trained model keeps
     /// it in `labels.json`.
     fn training_labels(cfg: &RunConfig) -> Result<Option<Vec<String>>>;
+
+    /// Special tokens the task adds to the tokenizer before the encoders are loaded (relation
+    /// classification's entity markers); every encoder's word embeddings grow to hold them. Default: none.
+    fn added_tokens(_cfg: &RunConfig) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 
     /// Adds the task's head to the backbone's parameter store (after the aggregator, so that initial
     /// draws follow the stack's).
@@ -51,6 +58,12 @@ pub trait Task: Sized {
         path: &Path,
         limit: Option<usize>,
     ) -> Result<(Vec<Self::Example>, String)>;
+
+    /// Without `data.dev`: holds a dev split out of the training examples (removed from `train`) and
+    /// returns it, or `None` (the default) when the task needs `data.dev`.
+    fn held_out_dev(&self, _train: &mut Vec<Self::Example>) -> Option<Vec<Self::Example>> {
+        None
+    }
 
     /// The examples of each optimiser step of one epoch, drawn from `rng` (seeded by run seed and epoch).
     fn batches(&self, examples: &[Self::Example], rng: &mut ChaCha8Rng) -> Vec<Vec<usize>>;
@@ -124,6 +137,10 @@ macro_rules! with_task {
             }
             $crate::config::TaskKind::PairClassification => {
                 type $T = $crate::tasks::pair::PairTask;
+                $body
+            }
+            $crate::config::TaskKind::RelationClassification => {
+                type $T = $crate::tasks::relation::RelationTask;
                 $body
             }
         }

@@ -375,7 +375,7 @@ impl Task for PairTask {
 }
 
 /// The pretrained pooler of the first encoder's checkpoint, if it has one.
-fn first_encoder_pooler(cfg: &RunConfig) -> Result<Option<(Tensor, Tensor)>> {
+pub(crate) fn first_encoder_pooler(cfg: &RunConfig) -> Result<Option<(Tensor, Tensor)>> {
     let stack = cfg.stack_config();
     let order = stack.order()?;
     let first = &stack.encoders[&order[0]];

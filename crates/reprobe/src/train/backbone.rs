@@ -5,12 +5,14 @@ use candle_core::{DType, Device, Tensor};
 
 use reprobe_corpus::SubwordTokenizer;
 use reprobe_models::encoders::stack::{EncoderStack, StackOutput};
+use reprobe_models::encoders::vocab::grow_to_tokenizer;
 use reprobe_models::encoders::{hub, Checkpoint};
 use reprobe_models::params::ParamStore;
 use reprobe_models::rng::ModelRng;
 
 use crate::config::RunConfig;
 use crate::device::{parse_device, parse_dtype};
+use crate::tasks::Task;
 
 /// The tokenizer, the encoders and the aggregator, their parameters and random stream.
 pub struct Backbone {
@@ -58,10 +60,19 @@ impl Backbone {
                 )
             })?,
         };
-        let tokenizer = SubwordTokenizer::from_dir(&tokenizer_dir)?;
+        let mut tokenizer = SubwordTokenizer::from_dir(&tokenizer_dir)?;
+        let mut tokenizer_ids = tokenizer.vocab_size();
+        let added = crate::with_task!(cfg.task, T => T::added_tokens(cfg))?;
+        if !added.is_empty() {
+            // The task's special tokens (relation markers): new ids, and a word embedding for each in
+            // every encoder that lacks them (SPEC §5, `tokenizer_vocab_size`).
+            tokenizer.add_special_tokens(&added)?;
+            tokenizer_ids = tokenizer.len_with_added();
+            grow_to_tokenizer(&mut stack_cfg, tokenizer_ids)?;
+        }
         let rng = ModelRng::new(cfg.seed);
         let params = ParamStore::new(rng.clone(), DType::F32, device.clone());
-        let stack = EncoderStack::load(&stack_cfg, tokenizer.vocab_size(), &params, dtype)
+        let stack = EncoderStack::load(&stack_cfg, tokenizer_ids, &params, dtype)
             .with_context(|| format!("cannot build the encoder stack [{}]", order.join(", ")))?;
         Ok(Backbone {
             tokenizer,

@@ -369,9 +369,6 @@ pub fn load_data<T: Task>(
     let Some(train_path) = &data.train else {
         bail!("`data.train` is not set")
     };
-    let Some(dev_path) = &data.dev else {
-        bail!("`data.dev` is not set")
-    };
     let load = |path: &PathBuf, limit: Option<usize>, what: &str| -> Result<Vec<T::Example>> {
         let (examples, summary) = task
             .read_split(backbone, path, limit)
@@ -379,8 +376,21 @@ pub fn load_data<T: Task>(
         log.line(&format!("{what}: {summary}"));
         Ok(examples)
     };
-    let train = load(train_path, data.max_train_docs, "train")?;
-    let dev = load(dev_path, data.max_eval_docs, "dev")?;
+    let mut train = load(train_path, data.max_train_docs, "train")?;
+    let dev = match &data.dev {
+        Some(dev_path) => load(dev_path, data.max_eval_docs, "dev")?,
+        None => match task.held_out_dev(&mut train) {
+            Some(dev) => {
+                log.line(&format!(
+                    "dev: {} examples held out of the training file ({} left to train on)",
+                    dev.len(),
+                    train.len()
+                ));
+                dev
+            }
+            None => bail!("`data.dev` is not set"),
+        },
+    };
     let test = match (&data.test, resolved.config.train.eval_test) {
         (Some(path), true) => Some(load(path, data.max_eval_docs, "test")?),
         _ => None,
