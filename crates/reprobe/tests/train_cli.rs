@@ -1,7 +1,9 @@
 //! `reprobe train`, `evaluate`, `predict`, `sweep` and `report` end to end on a tiny random BERT (the
 //! transformers-made fixture of the models crate, 3 layers, hidden 32) and the project's tiny corpus:
 //! the run folder, resuming a killed run to the same weights, a sweep killed half way that ends with the same
-//! results as an uninterrupted one, and config errors.
+//! results as an uninterrupted one, config errors, and `--fast-dev-run` for every task. With the real
+//! MiniLM (skipped visibly without it): training raises dev CoNLL F1 above a floor, and `predict` gives
+//! the clusters `evaluate` scored and, on a story, only links a reader would draw.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
@@ -566,4 +568,192 @@ fn fast_dev_run_checks_every_task_and_keeps_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.conll"));
     nothing_kept("the failed run");
+}
+
+/// The MiniLM checkpoint, or a visible skip.
+fn minilm() -> Option<PathBuf> {
+    let dir = repo().join("models/all-MiniLM-L6-v2");
+    if dir.join("model.safetensors").is_file() {
+        return Some(dir);
+    }
+    util::skip(
+        "minilm",
+        &format!(
+            "{} is absent; bash scripts/fetch-minilm.sh fetches it",
+            dir.display()
+        ),
+    );
+    None
+}
+
+/// The word spans of a `reprobe predict` JSON line's clusters.
+fn word_clusters(doc: &serde_json::Value) -> Vec<Vec<(u64, u64)>> {
+    doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c.as_array()
+                .unwrap()
+                .iter()
+                .map(|m| (m["start"].as_u64().unwrap(), m["end"].as_u64().unwrap()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A frozen MiniLM with a small head on 20 documents of the tiny corpus, 5 epochs (~15 s on one core): dev
+/// CoNLL F1 goes from 0.03 untrained (task learning rate 0) to 0.28 (measured), and the model's clusters
+/// of `data/tiny/story.txt` are links a reader would draw.
+#[test]
+fn training_on_the_tiny_corpus_raises_dev_f1_above_a_floor_and_predicts_right_clusters() {
+    let Some(minilm) = minilm() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let cfg = root.join("probe.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"name = "probe"
+seed = 1
+[data]
+train = "{train}"
+dev = "{dev}"
+max_train_docs = 20
+[encoders.minilm]
+checkpoint = "{minilm}"
+freeze = true
+[head]
+ffnn_size = 32
+max_span_width = 5
+max_top_antecedents = 20
+[optim]
+task_learning_rate = 3e-3
+[train]
+max_epochs = 5
+patience = 0
+[cache]
+dir = "{cache}"
+"#,
+            train = repo()
+                .join("data/tiny/train.english.v4_gold_conll")
+                .display(),
+            dev = repo().join("data/tiny/dev.english.v4_gold_conll").display(),
+            minilm = minilm.display(),
+            cache = root.join("cache").display(),
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let f1 = |run: &Path, overrides: &[&str]| -> f64 {
+        let mut args = vec!["train", cfg, "--run-dir", run.to_str().unwrap()];
+        args.extend(overrides);
+        ok(&reprobe(&args));
+        read_json(&run.join("result.json"))["val/f1"]
+            .as_f64()
+            .unwrap()
+    };
+    let untrained = f1(
+        &root.join("untrained"),
+        &["optim.task_learning_rate=0", "train.max_epochs=1"],
+    );
+    let run = root.join("run");
+    let trained = f1(&run, &[]);
+    eprintln!("dev CoNLL F1: untrained {untrained:.4}, trained {trained:.4}");
+    assert!(untrained < 0.1, "untrained dev F1 {untrained}");
+    assert!(
+        trained > 0.2 && trained > untrained + 0.15,
+        "dev F1 {trained} after training (untrained {untrained})"
+    );
+
+    // "Maria Lopez lived in Lima. One day, she bought a red car from Tom Walsh. He said that the car was
+    // very old.\n\nTom called Maria the next morning. She cleaned the car carefully, and he admired her car."
+    let out = root.join("story.jsonl");
+    let story = repo().join("data/tiny/story.txt");
+    ok(&reprobe(&[
+        "predict",
+        run.to_str().unwrap(),
+        story.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let doc: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+    let words: Vec<&str> = doc["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (words[0], words[9], words[15], words[43], words.len()),
+        ("Maria", "she", "Tom", "her", 46)
+    );
+    // The story's entities, by hand (word spans, end inclusive).
+    let gold: [&[(u64, u64)]; 3] = [
+        &[(0, 1), (9, 9), (29, 29), (34, 34), (43, 43)], // Maria Lopez, she, Maria, She, her
+        &[(15, 16), (18, 18), (27, 27), (41, 41)],       // Tom Walsh, He, Tom, he
+        &[(11, 13), (21, 22), (36, 37), (43, 44)],       // a red car, the car, the car, her car
+    ];
+    let predicted = word_clusters(&doc);
+    let text = |c: &[(u64, u64)]| -> Vec<String> {
+        c.iter()
+            .map(|&(s, e)| words[s as usize..=e as usize].join(" "))
+            .collect()
+    };
+    for cluster in &predicted {
+        assert!(
+            gold.iter().any(|g| cluster.iter().all(|m| g.contains(m))),
+            "a predicted cluster joins different entities: {:?}",
+            text(cluster)
+        );
+    }
+    let found: usize = predicted.iter().map(|c| c.len() - 1).sum();
+    assert!(
+        predicted.len() >= 2 && found >= 4,
+        "too few links found: {:?}",
+        predicted.iter().map(|c| text(c)).collect::<Vec<_>>()
+    );
+    // `predict` on the dev file gives the clusters `evaluate` wrote, line for line.
+    let dev = repo().join("data/tiny/dev.english.v4_gold_conll");
+    ok(&reprobe(&[
+        "evaluate",
+        run.to_str().unwrap(),
+        "--data",
+        dev.to_str().unwrap(),
+    ]));
+    let predicted_dev = root.join("dev.pred.conll");
+    ok(&reprobe(&[
+        "predict",
+        run.to_str().unwrap(),
+        dev.to_str().unwrap(),
+        "--out",
+        predicted_dev.to_str().unwrap(),
+        "--format",
+        "conll",
+    ]));
+    let last_column = |path: &Path| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| l.rsplit(['\t', ' ']).next().unwrap_or("").to_string())
+            .collect()
+    };
+    let evaluated = last_column(&run.join("eval/dev/predictions.conll"));
+    assert_eq!(last_column(&predicted_dev), evaluated);
+    assert!(evaluated.iter().filter(|c| c.contains('(')).count() > 20);
+    // Character offsets point at the words.
+    let text_of_story = std::fs::read_to_string(&story).unwrap();
+    for mention in doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c.as_array().unwrap())
+    {
+        let (a, b) = (
+            mention["char_start"].as_u64().unwrap() as usize,
+            mention["char_end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&text_of_story[a..b], mention["text"].as_str().unwrap());
+    }
 }
