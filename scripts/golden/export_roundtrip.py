@@ -10,6 +10,9 @@ AutoModelForSequenceClassification, BertForQuestionAnswering -> AutoModelForQues
 stderr and the script exits with status 1. The model then runs in eval mode on
 INPUTS.json = {"input_ids": [[...]], "attention_mask": [[...]], "token_type_ids": [[...]] (optional, zeros)}.
 
+With --text TEXT (repeatable) the folder's tokenizer (AutoTokenizer) also encodes TEXT: "tokenized" (ids with
+[CLS]/[SEP]) and "tokenizer_len" (len(tokenizer)) in the output.
+
 Output JSON: {"architecture", "logits" (the task logits, or BertModel's last_hidden_state; for
 BertForQuestionAnswering start and end logits stacked, [B, T, 2]), "pooler_output" (BertModel only),
 "id2label" (task models), "torch", "transformers"}.
@@ -39,6 +42,8 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("inputs")
     parser.add_argument("--out")
+    parser.add_argument("--text", action="append", default=[],
+                        help="also tokenize TEXT with the folder's tokenizer (AutoTokenizer): \"tokenized\" in the output")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
@@ -71,6 +76,12 @@ def main():
     else:
         result["logits"] = out.logits.tolist()
         result["id2label"] = {str(k): v for k, v in model.config.id2label.items()}
+    if args.text:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(args.dir)
+        result["tokenized"] = [tokenizer(t)["input_ids"] for t in args.text]
+        result["tokenizer_len"] = len(tokenizer)
     text = json.dumps(result)
     if args.out:
         with open(args.out, "w") as f:
