@@ -6,7 +6,7 @@ use base64::Engine as _;
 use serde_json::json;
 
 mod util;
-use util::reprobe;
+use util::{current_test, record_skip, reprobe};
 
 /// Run folders of 3 settings (`aggregate.kind`) × 2 seeds with 3 epochs of metrics and a result.
 fn runs(root: &Path) -> Vec<PathBuf> {
@@ -129,4 +129,56 @@ fn the_html_report_carries_the_comparison_with_the_baseline() {
     // The significance plot is embedded with the others.
     assert_eq!(embedded_images(&html).len(), 3);
     assert!(html.contains("<figure id=\"significance\">"));
+}
+
+/// The sorting script in headless Chromium (from the Debian package `chromium`): clicking the `val/f1`
+/// header sorts ascending, a second click descending. Where Chromium is not installed, a visible skip that
+/// does not fail CI (as `view_cli`'s browser check).
+#[test]
+fn the_table_sorts_in_a_real_browser() {
+    let chromium = Path::new("/usr/bin/chromium");
+    if !chromium.exists() {
+        let log = std::env::var_os("REPROBE_SKIP_LOG").filter(|l| !l.is_empty());
+        return record_skip(
+            "chromium",
+            &current_test(),
+            "/usr/bin/chromium (Debian package chromium) is missing",
+            log.as_deref().map(Path::new),
+            None,
+        );
+    }
+    let root = tempfile::tempdir().unwrap();
+    let html = report(&runs(root.path()), &root.path().join("report"), &[]);
+    // After the page's own script: click, record the order of the first column, click again, record.
+    let clicks = "<script>\
+        function order() { return Array.from(document.querySelectorAll('tbody tr'))\
+          .map(function (r) { return r.cells[0].textContent; }).join('|'); }\
+        var th = document.querySelectorAll('th')[2];\
+        th.click(); document.body.setAttribute('data-ascending', order());\
+        th.click(); document.body.setAttribute('data-descending', order());\
+        </script>";
+    let page = root.path().join("clicked.html");
+    std::fs::write(&page, html.replace("</body>", &format!("{clicks}</body>"))).unwrap();
+    let run = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            root.path().join("profile").display()
+        ))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        dom.contains("data-ascending=\"mean|attention|&lt;concat&gt;\"")
+            && dom.contains("data-descending=\"&lt;concat&gt;|attention|mean\""),
+        "{}",
+        &dom[..dom.len().min(2000)]
+    );
 }

@@ -412,6 +412,15 @@ fn report_baseline_explains_what_it_cannot_compute() {
         "{stdout}"
     );
 
+    // `report --help` says how the interval is made.
+    let help = String::from_utf8_lossy(&reprobe(&["report", "--help"]).stdout).into_owned();
+    assert!(
+        help.contains("paired bootstrap over the dev documents")
+            && help.contains("the SAME")
+            && help.contains("Welch's t-test"),
+        "{help}"
+    );
+
     // A baseline that names no setting is a usage error that lists the settings.
     let run = report(
         &dirs,

@@ -39,7 +39,7 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Score a response file against a key file (coreference metrics, or NER entity scores with --task ner).
     Score(score::ScoreArgs),
-    /// Tables (mean ± std) and plots over sweeps or runs.
+    // About and long help (the comparison with --baseline, examples): ReportArgs's doc comment.
     Report(report::ReportArgs),
     /// Export a trained run as a Hugging Face model folder (transformers loads it).
     Export(export::ExportArgs),

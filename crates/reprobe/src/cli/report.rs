@@ -9,7 +9,7 @@ use clap::Args;
 use crate::report::compare::BaselineOptions;
 use crate::report::{grouping_keys, load_runs, table_metrics, write_report, ReportOptions};
 
-/// Tables (mean ± std, min, max, n per setting) and plots over sweeps or runs.
+/// Tables (mean ± std, min, max, n per setting) and plots over sweeps or runs
 ///
 /// Rows group the finished runs by the swept keys other than the seed, or by the --by keys (any config key,
 /// e.g. `aggregate.kind` or `encoders.mrpc.truncate`). Writes summary.{md,csv,json} and, where the data

@@ -73,6 +73,15 @@ pub struct Significance {
     pub notes: Vec<String>,
 }
 
+/// A setting's per-document CoNLL counts, summed over its runs, or why there are none.
+type Pooled = Result<PooledDocuments, String>;
+
+/// Per dev document (in dev-file order), its key and its counts summed over a setting's runs.
+struct PooledDocuments {
+    doc_keys: Vec<String>,
+    counts: Vec<ConllCounts>,
+}
+
 /// The row of `summary` that `spec` names: comma-separated `key=value` parts (a key may be given by its
 /// last dotted component, `truncate=6` for `encoders.mrpc.truncate=6`) or bare values, all of which must
 /// match exactly one setting.
@@ -164,24 +173,26 @@ pub fn compare(
         )));
     }
     let mut notes = Vec::new();
-    let pooled: Vec<Result<(Vec<String>, Vec<ConllCounts>), String>> = if metric == BOOTSTRAP_METRIC
-    {
-        members.iter().map(|m| pooled_documents(m)).collect()
+    // Per setting, its documents' counts pooled over its runs (or why there are none); `None` for a metric
+    // the bootstrap cannot recompute.
+    let pooled: Option<Vec<Pooled>> = if metric == BOOTSTRAP_METRIC {
+        Some(members.iter().map(|m| pooled_documents(m)).collect())
     } else {
         notes.push(format!(
             "no bootstrap: it recomputes CoNLL F1 ({BOOTSTRAP_METRIC}) from per-document counts, not {metric}"
         ));
-        members.iter().map(|_| Err(String::new())).collect()
+        None
     };
-    let resamples = match &pooled[baseline] {
-        Ok((docs, _)) => Some(Resamples::draw(docs.len(), options.resamples, options.seed)),
-        Err(why) => {
-            if !why.is_empty() {
-                notes.push(format!("no bootstrap: baseline: {why}"));
-            }
+    let base_docs = match pooled.as_ref().map(|p| &p[baseline]) {
+        Some(Ok(base)) => Some(base),
+        Some(Err(why)) => {
+            notes.push(format!("no bootstrap: baseline: {why}"));
             None
         }
+        None => None,
     };
+    let resamples =
+        base_docs.map(|b| Resamples::draw(b.counts.len(), options.resamples, options.seed));
     let base_values: Vec<f64> = members[baseline].iter().map(|(_, v)| *v).collect();
     let base_mean = mean(&base_values);
     let mut rows = Vec::new();
@@ -202,11 +213,11 @@ pub fn compare(
                 Ok(w) => comparison.welch = Some(w),
                 Err(why) => comparison.notes.push(why),
             }
-            if let (Some(resamples), Ok((base_keys, base_docs))) = (&resamples, &pooled[baseline]) {
+            if let (Some(base), Some(resamples), Some(pooled)) = (base_docs, &resamples, &pooled) {
                 match &pooled[i] {
-                    Ok((keys, docs)) if keys == base_keys => {
-                        comparison.bootstrap =
-                            Some(paired_bootstrap(base_docs, docs, resamples, 0.95)?);
+                    Ok(other) if other.doc_keys == base.doc_keys => {
+                        let ci = paired_bootstrap(&base.counts, &other.counts, resamples, 0.95)?;
+                        comparison.bootstrap = Some(ci);
                     }
                     Ok(_) => comparison
                         .notes
@@ -235,9 +246,7 @@ pub fn compare(
 
 /// The per-document CoNLL counts of a setting's runs, pooled over the runs; an error says why there are
 /// none (a run without `dev_documents.json`, one that does not match its result, runs on other documents).
-fn pooled_documents(
-    members: &[(&RunRecord, f64)],
-) -> Result<(Vec<String>, Vec<ConllCounts>), String> {
+fn pooled_documents(members: &[(&RunRecord, f64)]) -> Pooled {
     let mut doc_keys: Option<Vec<String>> = None;
     let mut per_run = Vec::new();
     for (run, val_f1) in members {
@@ -275,7 +284,10 @@ fn pooled_documents(
         );
     }
     match doc_keys {
-        Some(keys) if !keys.is_empty() => Ok((keys, pool_runs(&per_run))),
+        Some(doc_keys) if !doc_keys.is_empty() => Ok(PooledDocuments {
+            doc_keys,
+            counts: pool_runs(&per_run),
+        }),
         _ => Err("no dev document".into()),
     }
 }

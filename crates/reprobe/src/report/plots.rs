@@ -101,7 +101,7 @@ pub fn draw_all(
 /// bootstrap interval as error bar, and a line at 0 (the baseline). Written as `significance.{svg,png}`.
 pub fn draw_significance(sig: &Significance, out: &Path) -> Result<Vec<PathBuf>> {
     register_font();
-    let points: Vec<(String, f64, Option<(f64, f64)>)> = sig
+    let points: Vec<Difference> = sig
         .rows
         .iter()
         .filter_map(|row| {
@@ -131,6 +131,7 @@ pub fn draw_significance(sig: &Significance, out: &Path) -> Result<Vec<PathBuf>>
 }
 
 type Series = Vec<(f64, f64, f64)>; // (x, mean, std)
+type Difference = (String, f64, Option<(f64, f64)>); // (setting, Δ, CI)
 
 fn register_font() {
     static ONCE: Once = Once::new();
@@ -475,7 +476,7 @@ fn draw_differences<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     ylabel: &str,
-    points: &[(String, f64, Option<(f64, f64)>)],
+    points: &[Difference],
 ) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
     let (mut lo, mut hi) = (0f64, 0f64);
