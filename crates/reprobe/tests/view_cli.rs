@@ -116,6 +116,22 @@ fn coref_fixture_scores_equal_the_scorer_and_errors_are_counted_by_hand() {
 }
 
 #[test]
+fn a_key_document_without_prediction_counts_as_predicting_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = fixture("key.conll");
+    let pred_b = one_document(&fixture("pred.conll"), "view_fixture_b", dir.path());
+    let page = view(dir.path(), &[s(&pred_b), "--key", s(&key)]);
+    assert_eq!(page.matches("<section class=doc").count(), 1);
+    assert!(page.contains("1 key documents have no prediction"));
+    // As the scorer: view_fixture_a scores as an empty response in the totals.
+    let [muc, bcub, ceafe, conll] = scored(&key, &pred_b);
+    assert!(page.contains(&format!(
+        "<td>{muc}<td>{bcub}<td>{ceafe}<td>{conll}<td><td>"
+    )));
+    assert!(page.contains(&format!("<b>2 documents, CoNLL F1 {conll}</b>")));
+}
+
+#[test]
 fn the_page_fetches_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let page = view(

@@ -44,7 +44,7 @@ pub struct CorefErrors {
 }
 
 impl CorefErrors {
-    /// Number of mentions of one side with this error.
+    /// Number of mentions with this error (missed ones are key mentions, the others predicted ones).
     pub fn count(&self, error: MentionError) -> usize {
         self.key
             .iter()

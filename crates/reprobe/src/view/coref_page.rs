@@ -92,9 +92,12 @@ fn analyse<'a>(
     // Key documents without a prediction score as an empty response, as the scorer scores them.
     let empty: Vec<Cluster> = Vec::new();
     let mut key_only = 0;
-    for (name, k) in &key_docs {
-        if !seen.contains(name) {
-            evaluator.add_counts(&score_document(&k.clusters, &empty, evaluator.metrics()).counts);
+    for k in key.unwrap_or_default() {
+        // In the key's order, each name once (`seen` now also holds the names counted here).
+        if seen.insert(k.doc_key.as_str()) {
+            let last = key_docs[k.doc_key.as_str()];
+            evaluator
+                .add_counts(&score_document(&last.clusters, &empty, evaluator.metrics()).counts);
             key_only += 1;
         }
     }

@@ -173,7 +173,7 @@ pub fn render(
             percent(report.micro.precision),
             percent(report.micro.recall),
         );
-        body.push_str("<table class=\"docs sortable\"><thead><tr><th>type<th>key<th>predicted<th>precision<th>recall<th>F1\n<tbody>\n");
+        body.push_str("<table class=\"docs sortable types\"><thead><tr><th>type<th>key<th>predicted<th>precision<th>recall<th>F1\n<tbody>\n");
         for (kind, s) in &report.per_type {
             let c = s.counts;
             let _ = writeln!(
