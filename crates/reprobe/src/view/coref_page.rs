@@ -9,7 +9,10 @@ use reprobe_metrics::{score_document, CorefCounts, CorefEvaluator, MetricSet};
 
 use super::align::predicted_ids;
 use super::coref_errors::{classify, CorefErrors, MentionError};
-use super::html::{colour_rules, count, escape, marked_text, marks_in, page, percent, rows, Mark};
+use super::html::{
+    colour_rules, count, escape, heading, marked_text, marks_in, page, percent, rows, Mark,
+    SIDE_TOGGLE,
+};
 use super::input::CorefDoc;
 
 /// What the page shows, in numbers (for the command's last line).
@@ -182,12 +185,7 @@ pub fn render(
     let has_key = key.is_some();
     let totals = evaluator.totals();
     let mut body = String::new();
-    let _ = write!(
-        body,
-        "<h1>{}</h1>\n<p class=meta>{}</p>\n",
-        escape(title),
-        escape(sources)
-    );
+    heading(&mut body, title, sources);
     let mut total_errors = [0; 5];
     for a in &analysed {
         if let Some(e) = &a.errors {
@@ -232,10 +230,9 @@ pub fn render(
             "<p class=legend><span><i data-c=0>mention</i> of cluster 0 (a predicted cluster has the \
              number of the key cluster it shares most mentions with)</span><span><i data-c=1 class=x>missed \
              or spurious</i> mention</span><span><i data-c=2 class=w>wrong link</i></span><span>click a \
-             mention to highlight its cluster (and the same spans on the other side)</span></p>\n\
-             <p id=ctl hidden>Show: <button data-show=both class=on>key and prediction</button>\
-             <button data-show=key>key</button><button data-show=pred>prediction</button></p>\n",
+             mention to highlight its cluster (and the same spans on the other side)</span></p>\n",
         );
+        body.push_str(SIDE_TOGGLE);
     } else {
         let _ = write!(
             body,

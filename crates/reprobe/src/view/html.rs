@@ -196,6 +196,20 @@ pub fn colour_rules<'a>(groups: impl Iterator<Item = &'a str>) -> String {
     out
 }
 
+/// The buttons that show the key, the prediction or both (hidden until the script runs).
+pub const SIDE_TOGGLE: &str = "<p id=ctl hidden>Show: <button data-show=both class=on>key and \
+     prediction</button><button data-show=key>key</button><button data-show=pred>prediction</button></p>\n";
+
+/// The page's title and the line naming its files.
+pub fn heading(out: &mut String, title: &str, sources: &str) {
+    let _ = writeln!(
+        out,
+        "<h1>{}</h1>\n<p class=meta>{}</p>",
+        escape(title),
+        escape(sources)
+    );
+}
+
 /// `1 cluster`, `2 clusters`.
 pub fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })

@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Result};
 use reprobe_metrics::classification::PrfScores;
 use reprobe_metrics::ner::{extract_entities, Entity, EntityCounts};
 
-use super::html::{colour_rules, escape, marked_text, page, percent, Mark};
+use super::html::{colour_rules, escape, heading, marked_text, page, percent, Mark, SIDE_TOGGLE};
 use super::input::NerSentence;
 use super::ner_errors::{classify, EntityError};
 
@@ -145,12 +145,7 @@ pub fn render(
     }
     let has_key = key.is_some();
     let mut body = String::new();
-    let _ = writeln!(
-        body,
-        "<h1>{}</h1>\n<p class=meta>{}</p>",
-        escape(title),
-        escape(sources)
-    );
+    heading(&mut body, title, sources);
     let kinds: BTreeSet<&str> = analysed
         .iter()
         .flat_map(|a| {
@@ -187,9 +182,8 @@ pub fn render(
         }
         body.push_str("</table>\n<p class=legend><span><i data-c=PER>entity</i> of type PER</span>\
              <span><i data-c=LOC class=x>missed or spurious</i></span><span><i data-c=ORG class=t>wrong type</i></span>\
-             <span><i data-c=MISC class=b>wrong boundary</i></span><span>click an entity to highlight its type</span></p>\n\
-             <p id=ctl hidden>Show: <button data-show=both class=on>key and prediction</button>\
-             <button data-show=key>key</button><button data-show=pred>prediction</button></p>\n");
+             <span><i data-c=MISC class=b>wrong boundary</i></span><span>click an entity to highlight its type</span></p>\n");
+        body.push_str(SIDE_TOGGLE);
     } else {
         let _ = writeln!(
             body,
