@@ -296,7 +296,8 @@ fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len() as f64
 }
 
-fn lookup(setting: &[(String, String)], key: &str) -> String {
+/// The value of `key` in a setting, "–" when it has none.
+pub(crate) fn lookup(setting: &[(String, String)], key: &str) -> String {
     setting
         .iter()
         .find(|(k, _)| k == key)

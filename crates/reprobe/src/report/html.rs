@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use base64::Engine as _;
 
-use super::compare::Significance;
+use super::compare::{lookup, Significance};
 use super::plots::label;
 use super::table_metrics;
 use crate::fsutil;
@@ -118,12 +118,8 @@ fn table(summary: &Summary, significance: Option<&Significance>) -> String {
             cell(&mut out, &label(&row.setting), None);
         }
         for key in &summary.keys {
-            let value = row
-                .setting
-                .iter()
-                .find(|(k, _)| k == key)
-                .map_or("–", |(_, v)| v.as_str());
-            cell(&mut out, value, value.parse::<f64>().ok());
+            let value = lookup(&row.setting, key);
+            cell(&mut out, &value, value.parse::<f64>().ok());
         }
         let n = row.metrics.values().map(|s| s.n).max().unwrap_or(0);
         cell(&mut out, &n.to_string(), Some(n as f64));
