@@ -8,6 +8,13 @@ use clap::Args;
 use crate::fsutil;
 use crate::view::input::TaskChoice;
 
+const EXAMPLES: &str = "\
+Examples:
+  reprobe view runs/probe/x/eval/dev --key ../shared/data/ontogum/dev.english.v4_gold_conll --out dev.html
+  reprobe view notes.coref.jsonl --out notes.html
+  reprobe view runs/ner/x/eval/dev/predictions.conll --key ../shared/data/wnut17/dev.conll --out ner.html
+  open dev.html#doc=3    (document 3 alone under the table)";
+
 /// Write one HTML page of coreference or NER predictions, with their errors against a key.
 ///
 /// Coreference: each document's text with the mentions as bracketed spans coloured by cluster (nested
@@ -25,13 +32,8 @@ use crate::view::input::TaskChoice;
 /// `predict` JSON lines, NER column files. Several inputs are shown one after the other. The format is
 /// read from the content (see --task). The page holds its style and script: it opens from disk, sends
 /// nothing anywhere and reads with JavaScript off (sorting and highlighting need it).
-///
-/// Examples:
-///   reprobe view runs/probe/x/eval/dev --key ../shared/data/ontogum/dev.english.v4_gold_conll --out dev.html
-///   reprobe view notes.coref.jsonl --out notes.html
-///   reprobe view runs/ner/x/eval/dev/predictions.conll --key ../shared/data/wnut17/dev.conll --out ner.html
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, after_help = EXAMPLES)]
 pub struct ViewArgs {
     /// Prediction files, or `reprobe evaluate` output folders.
     #[arg(required = true, value_name = "INPUT")]

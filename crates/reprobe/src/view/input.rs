@@ -63,7 +63,8 @@ pub enum Loaded {
 /// Which task to read a file as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TaskChoice {
-    /// From the file's content (see the module doc).
+    /// From the content: CoNLL-2012, coref-hoi jsonlines and `predict` JSON lines with clusters are
+    /// coreference; column files and JSON lines with entities are NER.
     Auto,
     /// Coreference.
     Coref,
