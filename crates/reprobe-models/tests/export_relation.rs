@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use candle_core::{DType, Device, Tensor};
-use reprobe_models::encoders::{BertConfig, BertEncoder, BertOptions, Checkpoint, Encoder};
+use reprobe_models::encoders::{BertConfig, BertEncoder, BertOptions, Checkpoint};
 use reprobe_models::export::{export_hf_with_tokens, ExportHead};
 use reprobe_models::heads::{SequenceClassificationConfig, SequenceClassificationHead};
 use reprobe_models::params::ParamStore;
