@@ -1,11 +1,11 @@
 //! `reprobe train --fast-dev-run`: a config checked end to end in seconds, before a long run or a sweep
 //! (the seed's `+trainer.fast_dev_run=true`).
 //!
-//! The run is the real one — [`fit`] with every code path: data reading, the feature cache, two
+//! The run is the real one — [`fit_limited`] with every code path: data reading, the feature cache, two
 //! optimiser steps, a dev evaluation, metrics and TensorBoard logs, best/last checkpoints, the test
-//! split when `train.eval_test` is on, the run's plots — shrunk by overrides to two training examples
-//! (documents for coreference) at one per step, two dev (and test) examples and one epoch, in a temporary
-//! run folder with its own feature cache. The best checkpoint is then loaded back as `reprobe evaluate`
+//! split when `train.eval_test` is on, the run's plots — shrunk to two training examples (documents for
+//! coreference) at one per step, two dev (and test) examples (also when the dev split is held out of the
+//! training file) and one epoch, in a temporary run folder with its own feature cache. The best checkpoint is then loaded back as `reprobe evaluate`
 //! loads a run, and evaluated on the same dev examples. Nothing is kept on disk: the folder is removed,
 //! whether the run worked or not, and a summary is printed.
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use toml::Value as TomlValue;
 
-use super::fit::{epoch_rng, fit, load_data, RunLog};
+use super::fit::{epoch_rng, fit_limited, load_data, RunLog};
 use super::load::load_trained;
 use crate::config::overrides::{Override, OverrideAction};
 use crate::config::{resolve, Resolved};
@@ -27,17 +27,18 @@ use crate::tasks::{Scored, Task};
 /// Training and dev (and test) examples of a fast dev run.
 pub const EXAMPLES: usize = 2;
 
-/// The overrides that shrink a run to a fast dev run whose temporary folder is `tmp`.
-fn shrinking_overrides(tmp: &Path) -> Vec<Override> {
+/// The overrides that shrink a run to one epoch of one example per step, with its feature cache in `tmp`;
+/// with `dev_file`, also reading only [`EXAMPLES`] training examples (without one, the dev split is held
+/// out of the whole training file first, and [`fit_limited`] takes the examples after that).
+fn shrinking_overrides(tmp: &Path, dev_file: bool) -> Vec<Override> {
     let set = |key: &str, value: TomlValue| Override {
         path: key.split('.').map(str::to_string).collect(),
         raw: format!("{key}={value}"),
         action: OverrideAction::Set(value),
     };
     let count = TomlValue::Integer(EXAMPLES as i64);
-    vec![
-        set("data.max_train_docs", count.clone()),
-        set("data.max_eval_docs", count),
+    let mut overrides = vec![
+        set("data.max_eval_docs", count.clone()),
         set("train.batch_size", TomlValue::Integer(1)),
         set("train.max_epochs", TomlValue::Integer(1)),
         set("train.min_epochs", TomlValue::Integer(1)),
@@ -45,18 +46,28 @@ fn shrinking_overrides(tmp: &Path) -> Vec<Override> {
             "cache.dir",
             TomlValue::String(tmp.join("cache").display().to_string()),
         ),
-    ]
+    ];
+    if dev_file {
+        overrides.push(set("data.max_train_docs", count));
+    }
+    overrides
 }
 
 /// Runs `config` with `overrides` as a fast dev run and prints its summary; returns the summary.
 pub fn fast_dev_run(config: &Path, overrides: &[Override]) -> Result<String> {
     let started = Instant::now();
     let tmp = TempFolder::create()?;
-    let mut all = overrides.to_vec();
-    all.extend(shrinking_overrides(&tmp.0));
-    let resolved = resolve(config, &all)?;
+    let shrunk = |dev_file: bool| -> Result<Resolved> {
+        let mut all = overrides.to_vec();
+        all.extend(shrinking_overrides(&tmp.0, dev_file));
+        resolve(config, &all)
+    };
+    let mut resolved = shrunk(false)?;
+    if resolved.config.data.dev.is_some() {
+        resolved = shrunk(true)?;
+    }
     let run_dir = tmp.0.join("run");
-    let outcome = fit(&resolved, &run_dir).and_then(|result| {
+    let outcome = fit_limited(&resolved, &run_dir, Some(EXAMPLES)).and_then(|result| {
         let reloaded =
             crate::with_task!(resolved.config.task, T => reload::<T>(&resolved, &run_dir))?;
         summary(config, &resolved, &run_dir, &result, &reloaded)
@@ -116,7 +127,9 @@ fn reload<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<(String, BTree
         load_trained::<T>(run_dir, None).context("cannot load the saved checkpoint back")?;
     // The dev examples exactly as the run read them (a file, or held out of the training file).
     let log = RunLog::new(run_dir);
-    let dev = load_data(resolved, &trained.task, &trained.backbone, &log)?.dev;
+    let dev = load_data(resolved, &trained.task, &trained.backbone, &log)?
+        .limited(Some(EXAMPLES))
+        .dev;
     let bar = Progress::new(dev.len(), "reloaded eval");
     let mut rng = epoch_rng(resolved.config.seed, 0);
     let eval = trained

@@ -47,13 +47,33 @@ pub struct RunData<E> {
     pub test: Option<Vec<E>>,
 }
 
+impl<E> RunData<E> {
+    /// The first `limit` examples of each split (all of them with `None`).
+    pub fn limited(mut self, limit: Option<usize>) -> Self {
+        if let Some(n) = limit {
+            self.train.truncate(n);
+            self.dev.truncate(n);
+            if let Some(test) = &mut self.test {
+                test.truncate(n);
+            }
+        }
+        self
+    }
+}
+
 /// Trains the run described by `resolved` in `run_dir`, resuming from its last checkpoint if it has one.
 /// Returns the content of `result.json`.
 pub fn fit(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
-    crate::with_task!(resolved.config.task, T => fit_task::<T>(resolved, run_dir))
+    fit_limited(resolved, run_dir, None)
 }
 
-fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
+/// [`fit`] on the first `limit` examples of each split, taken after a dev split is held out of the
+/// training file (`reprobe train --fast-dev-run`); `None` is [`fit`].
+pub fn fit_limited(resolved: &Resolved, run_dir: &Path, limit: Option<usize>) -> Result<Value> {
+    crate::with_task!(resolved.config.task, T => fit_task::<T>(resolved, run_dir, limit))
+}
+
+fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path, limit: Option<usize>) -> Result<Value> {
     let cfg = &resolved.config;
     let run = RunDir::new(run_dir);
     std::fs::create_dir_all(run_dir)
@@ -101,7 +121,7 @@ fn fit_task<T: Task>(resolved: &Resolved, run_dir: &Path) -> Result<Value> {
         backbone.params.num_elements(),
         cfg.device
     ));
-    let data = load_data(resolved, &task, &backbone, &log)?;
+    let data = load_data(resolved, &task, &backbone, &log)?.limited(limit);
     let mut data_rng = epoch_rng(cfg.seed, 1);
     let steps_per_epoch = task.batches(&data.train, &mut data_rng).len();
     let horizon = cfg.train.lr_horizon_epochs.unwrap_or(cfg.train.max_epochs);
