@@ -31,3 +31,7 @@ trap summarise_skips EXIT
 
 bash scripts/fetch-minilm.sh
 cargo test --workspace --all-targets
+# The Slurm launcher against a real single-node Slurm: installs Debian packages and starts daemons, so CI only.
+if [ "${CI:-}" = true ]; then
+  REPROBE_BIN=target/debug/reprobe bash scripts/slurm_check.sh "${TMPDIR:-/tmp}/reprobe-slurm-check"
+fi

@@ -4,8 +4,8 @@
 //!
 //! The devices are GPU ordinals that a CPU build cannot open, so every job ends quickly with that error; what is
 //! checked is the schedule the sweep recorded in `sweep.json` (each job's device and the times the sweep started it
-//! and saw it end), which is the same with or without GPUs. The Slurm launcher runs against a stand-in `sbatch` that
-//! records its arguments (scripts/slurm_check.sh runs a real Slurm).
+//! and saw it end), which is the same with or without GPUs. The Slurm launcher runs against stand-ins for `sbatch`
+//! and `squeue` (scripts/slurm_check.sh runs a real Slurm).
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -67,21 +67,27 @@ fn reprobe_with_path(bin: &Path, args: &[&str]) -> Output {
     out
 }
 
-/// A folder with an `sbatch` that appends its arguments to `calls.txt` beside it and prints a job id.
-fn fake_sbatch(root: &Path) -> PathBuf {
+/// A folder with stand-ins for `sbatch` and `squeue`: `sbatch` appends its arguments to `calls.txt` beside the
+/// folder and answers job ids 4242, 4243, ...; `squeue --jobs ID` prints the lines of `queue.txt` (`ID TASK
+/// STATE`, what `--format=%F %K %T` prints) that are about array ID.
+fn fake_slurm(root: &Path) -> PathBuf {
     let bin = root.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let script = bin.join("sbatch");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"$@\" >> {}\necho 'Submitted batch job 4242'\n",
-            root.join("calls.txt").display()
-        ),
-    )
-    .unwrap();
+    let r = root.display();
+    let sbatch = format!(
+        "#!/bin/sh\necho \"$@\" >> {r}/calls.txt\nn=$(cat {r}/last_id 2>/dev/null || echo 4241)\n\
+         n=$((n + 1)); echo $n > {r}/last_id\n\
+         case \" $* \" in *\" --parsable \"*) echo $n;; *) echo \"Submitted batch job $n\";; esac\n"
+    );
+    let squeue = format!(
+        "#!/bin/sh\nfor id; do :; done\nawk -v id=\"$id\" '$1 == id' {r}/queue.txt 2>/dev/null\nexit 0\n"
+    );
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for (name, text) in [("sbatch", sbatch), ("squeue", squeue)] {
+        let path = bin.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     bin
 }
 
@@ -132,7 +138,7 @@ fn devices_without_jobs_run_one_job_per_device_at_once() {
     let root = tempfile::tempdir().unwrap();
     let cfg = config(root.path());
     let dir = root.path().join("sweep");
-    let bin = fake_sbatch(root.path());
+    let bin = fake_slurm(root.path());
     let out = reprobe_with_path(
         &bin,
         &[
@@ -170,7 +176,7 @@ fn resume_launches_as_the_sweep_was_launched_unless_told_otherwise() {
     let cfg = config(root.path());
     let dir = root.path().join("sweep");
     let d = dir.to_str().unwrap();
-    let bin = fake_sbatch(root.path());
+    let bin = fake_slurm(root.path());
     let cfg = cfg.to_str().unwrap();
     reprobe_with_path(
         &bin,
@@ -223,4 +229,100 @@ fn resume_launches_as_the_sweep_was_launched_unless_told_otherwise() {
     );
     // Nothing ran here: the jobs' recorded attempts are those of the last local resume.
     assert_eq!(before["jobs"], read_json(&dir.join("sweep.json"))["jobs"]);
+}
+
+#[test]
+fn a_slurm_resume_leaves_out_what_slurm_still_holds() {
+    let root = tempfile::tempdir().unwrap();
+    let cfg = config(root.path());
+    let dir = root.path().join("sweep");
+    let d = dir.to_str().unwrap();
+    let bin = fake_slurm(root.path());
+    let submit = dir.join("slurm/submit.sh");
+    let array_line = || {
+        std::fs::read_to_string(&submit)
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("#SBATCH --array="))
+            .unwrap()
+            .to_string()
+    };
+    let calls = || std::fs::read_to_string(root.path().join("calls.txt")).unwrap();
+    let out = reprobe_with_path(
+        &bin,
+        &[
+            "train",
+            cfg.to_str().unwrap(),
+            "seed=1,2,3,4",
+            "slurm.max_parallel=2",
+            "--multirun",
+            "--launcher",
+            "slurm",
+            "--sweep-dir",
+            d,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Submitted batch job 4242\n"), "{stdout}");
+    assert_eq!(array_line(), "#SBATCH --array=0-3%2");
+    assert_eq!(
+        calls(),
+        format!("--parsable {}\n", submit.canonicalize().unwrap().display())
+    );
+
+    // Array 4242 still runs job 1 and holds job 3; job 0 finished; job 2 was cancelled.
+    std::fs::write(
+        root.path().join("queue.txt"),
+        "4242 1 RUNNING\n4242 3 PENDING\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("job-000/result.json"), r#"{"val/f1": 0.5}"#).unwrap();
+    let status = reprobe_with_path(&bin, &["sweep", "status", d]);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("job-001  slurm 4242_1 RUNNING"), "{status}");
+    assert!(status.contains("job-003  slurm 4242_3 PENDING"), "{status}");
+    assert!(status.contains("job-000  done"), "{status}");
+    assert!(status.contains("job-002  pending"), "{status}");
+    let out = reprobe_with_path(&bin, &["sweep", "resume", d]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "still in Slurm, not submitted again: job-001 (4242_1 RUNNING), job-003 (4242_3 PENDING)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Submitted batch job 4243\n"), "{stdout}");
+    assert_eq!(array_line(), "#SBATCH --array=2%2");
+    assert_eq!(
+        read_json(&dir.join("sweep.json"))["slurm_arrays"],
+        serde_json::json!([4242, 4243])
+    );
+
+    // Everything unfinished is still in Slurm: nothing is submitted.
+    std::fs::write(
+        root.path().join("queue.txt"),
+        "4242 1 RUNNING\n4243 2 RUNNING\n4242 3 RUNNING\n",
+    )
+    .unwrap();
+    reprobe_with_path(&bin, &["sweep", "resume", d]);
+    assert_eq!(calls().lines().count(), 2);
+
+    // Every job finished: the resume submits nothing and writes the summary.
+    std::fs::remove_file(root.path().join("queue.txt")).unwrap();
+    for i in 1..4 {
+        std::fs::write(
+            dir.join(format!("job-00{i}/result.json")),
+            r#"{"val/f1": 0.5}"#,
+        )
+        .unwrap();
+    }
+    let out = reprobe_with_path(&bin, &["sweep", "resume", d]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("every job of"), "{stdout}");
+    assert_eq!(calls().lines().count(), 2);
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("| 4 |"),
+        "one row of n = 4 runs expected: {summary}"
+    );
 }

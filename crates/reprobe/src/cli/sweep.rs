@@ -11,7 +11,8 @@ use crate::config::resolve_table;
 use crate::report::{grouping_keys, load_runs, summary_of, PREFERRED_METRICS};
 use crate::run_dir::RunDir;
 use crate::sweep::runner::{LocalRunner, EXIT_JOB_BUSY};
-use crate::sweep::{slurm, LaunchSettings, Launcher, Sweep};
+use crate::sweep::slurm::{self, Submission};
+use crate::sweep::{LaunchSettings, Launcher, Sweep};
 use crate::train::fit::{fit, RunBusy};
 
 /// Resume a sweep, run one of its jobs, or show its state.
@@ -106,23 +107,37 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 Err(e) => Err(e),
             }
         }
-        SweepCommand::Status { dir } => {
-            let sweep = Sweep::load(&dir)?;
-            let mut done = 0;
-            for (i, job) in sweep.jobs.iter().enumerate() {
-                let finished = RunDir::new(sweep.job_dir(&dir, i)).is_finished();
-                done += usize::from(finished);
-                let state = if finished {
-                    "done".to_string()
-                } else {
-                    format!("{:?}", job.state).to_lowercase()
-                };
-                println!("{:>4}  {:<8} {}  {}", i, state, job.dir, job.label());
-            }
-            println!("{done}/{} jobs finished", sweep.jobs.len());
-            Ok(ExitCode::SUCCESS)
-        }
+        SweepCommand::Status { dir } => print_status(&dir),
     }
+}
+
+/// `sweep status`: one line per job (its state, with the Slurm task that holds it and the epochs it has done
+/// when unfinished), then how many finished.
+fn print_status(dir: &Path) -> Result<ExitCode> {
+    let sweep = Sweep::load(dir)?;
+    let in_slurm = slurm::queued_jobs(&sweep);
+    let mut done = 0;
+    for (i, job) in sweep.jobs.iter().enumerate() {
+        let run = RunDir::new(sweep.job_dir(dir, i));
+        let finished = run.is_finished();
+        done += usize::from(finished);
+        let mut state = if finished {
+            "done".to_string()
+        } else if let Some(task) = in_slurm.get(&i) {
+            format!("slurm {task}")
+        } else {
+            format!("{:?}", job.state).to_lowercase()
+        };
+        let epochs = std::fs::read_to_string(run.metrics())
+            .map(|m| m.lines().filter(|l| !l.trim().is_empty()).count())
+            .unwrap_or(0);
+        if !finished && epochs > 0 {
+            state.push_str(&format!(", {epochs} epoch(s) done"));
+        }
+        println!("{:>4}  {}  {:<24}  {}", i, job.dir, state, job.label());
+    }
+    println!("{done}/{} jobs finished", sweep.jobs.len());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs (or submits) the unfinished jobs of the sweep in `dir` as `args` say over how it was last launched
@@ -144,21 +159,17 @@ pub fn launch(dir: &Path, mut sweep: Sweep, args: &LaunchArgs) -> Result<ExitCod
             &first_job.display().to_string(),
             &[],
         )?;
-        match slurm::write_script(dir, &sweep, &exe, &cfg.config.slurm)? {
-            Some(script) => {
-                println!("wrote {}", script.display());
-                if slurm::submit(&script)? {
-                    println!(
-                        "when the array has ended, `reprobe sweep resume {}` submits what did not finish, \
-                         or writes the summary",
-                        dir.display()
-                    );
-                }
-            }
-            None => {
+        match slurm::submit_unfinished(dir, &mut sweep, &exe, &cfg.config.slurm)? {
+            Submission::AllFinished => {
                 println!("every job of {} is finished", dir.display());
                 print_summary(dir)?;
             }
+            Submission::AllQueued | Submission::Submitted(_) => println!(
+                "when the arrays have ended, `reprobe sweep resume {}` submits what did not finish, or \
+                 writes the summary",
+                dir.display()
+            ),
+            Submission::Written(_) => {}
         }
         return Ok(ExitCode::SUCCESS);
     }

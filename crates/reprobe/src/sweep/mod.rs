@@ -116,6 +116,9 @@ pub struct Sweep {
     /// How the sweep was last launched (`sweep resume` launches it the same way unless told otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch: Option<LaunchSettings>,
+    /// The Slurm job ids of the arrays submitted for this sweep, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slurm_arrays: Vec<u64>,
 }
 
 /// Where sweep jobs run.
@@ -192,6 +195,7 @@ impl Sweep {
             workdir: None,
             jobs: vec![],
             launch: None,
+            slurm_arrays: vec![],
         }
     }
 
@@ -312,6 +316,7 @@ pub fn create(
         workdir: Some(std::env::current_dir().context("cannot read the working folder")?),
         jobs: list,
         launch: None,
+        slurm_arrays: vec![],
     };
     sweep.save(dir)?;
     Ok(sweep)

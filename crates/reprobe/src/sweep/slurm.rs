@@ -1,5 +1,7 @@
 //! `--launcher slurm`: one `sbatch --array` script for the unfinished jobs of a sweep; each array task runs
-//! `reprobe sweep run-job DIR $SLURM_ARRAY_TASK_ID`.
+//! `reprobe sweep run-job DIR $SLURM_ARRAY_TASK_ID` (task id = job index). The arrays' job ids are kept in
+//! `sweep.json`, so that a resume does not submit again what Slurm still holds, and `sweep status` shows it.
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,29 +12,77 @@ use crate::config::schema::SlurmConfig;
 use crate::fsutil;
 use crate::run_dir::RunDir;
 
-/// Writes `DIR/slurm/submit.sh` for the jobs without a result and returns its path.
-pub fn write_script(
+/// What [`submit_unfinished`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submission {
+    /// Every job has its result: nothing to submit.
+    AllFinished,
+    /// Every unfinished job is still pending or running in an earlier array: nothing submitted again.
+    AllQueued,
+    /// An array was submitted: its Slurm job id.
+    Submitted(u64),
+    /// `sbatch` is not on this machine: the script was written, and the command to submit it printed.
+    Written(PathBuf),
+}
+
+/// Submits the unfinished jobs of the sweep in `dir` as one array, leaving out those an earlier array of the
+/// sweep still holds (pending or running: submitting them again would run them twice), and records the new
+/// array's job id in `sweep.json`.
+pub fn submit_unfinished(
     dir: &Path,
-    sweep: &Sweep,
+    sweep: &mut Sweep,
     exe: &Path,
     cfg: &SlurmConfig,
-) -> Result<Option<PathBuf>> {
+) -> Result<Submission> {
+    let queued = queued_jobs(sweep);
+    if !queued.is_empty() {
+        let list: Vec<String> = queued
+            .iter()
+            .map(|(i, task)| format!("{} ({task})", sweep.jobs[*i].dir))
+            .collect();
+        println!("still in Slurm, not submitted again: {}", list.join(", "));
+    }
     let todo: Vec<usize> = (0..sweep.jobs.len())
         .filter(|&i| !RunDir::new(sweep.job_dir(dir, i)).is_finished())
         .collect();
     if todo.is_empty() {
-        return Ok(None);
+        return Ok(Submission::AllFinished);
     }
+    let todo: Vec<usize> = todo
+        .into_iter()
+        .filter(|i| !queued.contains_key(i))
+        .collect();
+    if todo.is_empty() {
+        return Ok(Submission::AllQueued);
+    }
+    let script = write_script(dir, sweep, exe, cfg, &todo)?;
+    println!("wrote {}", script.display());
+    let Some(id) = submit(&script)? else {
+        return Ok(Submission::Written(script));
+    };
+    sweep.slurm_arrays.push(id);
+    sweep.save(dir)?;
+    Ok(Submission::Submitted(id))
+}
+
+/// Writes `DIR/slurm/submit.sh`, an array over the jobs `todo`, and returns its path.
+fn write_script(
+    dir: &Path,
+    sweep: &Sweep,
+    exe: &Path,
+    cfg: &SlurmConfig,
+    todo: &[usize],
+) -> Result<PathBuf> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
     let slurm_dir = dir.join("slurm");
     std::fs::create_dir_all(&slurm_dir)
         .with_context(|| format!("cannot create {}", slurm_dir.display()))?;
-    let script = render(&dir, sweep, exe, cfg, &todo);
+    let script = render(&dir, sweep, exe, cfg, todo);
     let path = slurm_dir.join("submit.sh");
     fsutil::write_atomic(&path, script.as_bytes())?;
-    Ok(Some(path))
+    Ok(path)
 }
 
 fn render(dir: &Path, sweep: &Sweep, exe: &Path, cfg: &SlurmConfig, todo: &[usize]) -> String {
@@ -115,20 +165,24 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// Submits the script with `sbatch` when it is on the PATH; otherwise prints what to run. Returns whether it
-/// was submitted.
-pub fn submit(script: &Path) -> Result<bool> {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|p| p.join("sbatch").is_file()))
-        .unwrap_or(false);
-    if !found {
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// Submits the script with `sbatch` when it is on the PATH and returns the array's job id; otherwise prints
+/// what to run.
+fn submit(script: &Path) -> Result<Option<u64>> {
+    if !on_path("sbatch") {
         println!(
             "sbatch is not on this machine's PATH; submit the sweep from a Slurm login node with:"
         );
         println!("  sbatch {}", script.display());
-        return Ok(false);
+        return Ok(None);
     }
     let out = Command::new("sbatch")
+        .arg("--parsable")
         .arg(script)
         .output()
         .context("cannot run sbatch")?;
@@ -139,8 +193,50 @@ pub fn submit(script: &Path) -> Result<bool> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    Ok(true)
+    // `--parsable` prints `ID` or `ID;CLUSTER`.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = stdout
+        .trim()
+        .split(';')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .with_context(|| {
+            format!(
+                "sbatch --parsable printed `{}`, not a job id",
+                stdout.trim()
+            )
+        })?;
+    println!("Submitted batch job {id}");
+    Ok(Some(id))
+}
+
+/// The jobs of the sweep that its earlier arrays still hold, pending or running, by index: `17_3 RUNNING`.
+/// Empty when `squeue` is not on this machine or Slurm has forgotten the arrays.
+pub fn queued_jobs(sweep: &Sweep) -> BTreeMap<usize, String> {
+    let mut queued = BTreeMap::new();
+    if sweep.slurm_arrays.is_empty() || !on_path("squeue") {
+        return queued;
+    }
+    for array in &sweep.slurm_arrays {
+        // One array at a time: squeue refuses a list that holds an id it no longer knows.
+        let Ok(out) = Command::new("squeue")
+            .args(["--noheader", "--array", "--format=%F %K %T", "--jobs"])
+            .arg(array.to_string())
+            .output()
+        else {
+            continue;
+        };
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let [id, task, state] = line.split_whitespace().collect::<Vec<_>>()[..] {
+                if let Ok(index) = task.parse::<usize>() {
+                    if id == array.to_string() && index < sweep.jobs.len() {
+                        queued.insert(index, format!("{id}_{task} {state}"));
+                    }
+                }
+            }
+        }
+    }
+    queued
 }
 
 #[cfg(test)]
@@ -156,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn script_lists_unfinished_jobs_and_cluster_options() {
+    fn script_lists_the_jobs_and_cluster_options() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("s");
         let overrides = vec![parse_override("seed=1,2,3,4").unwrap()];
@@ -166,7 +262,6 @@ mod tests {
             .map(|(a, _)| (a, String::new()))
             .collect();
         let sweep = create(&dir, "probe mrpc", Path::new("c.toml"), &overrides, jobs).unwrap();
-        std::fs::write(dir.join("job-001/result.json"), "{}").unwrap();
         let cfg = SlurmConfig {
             partition: Some("gpu".into()),
             time: Some("12:00:00".into()),
@@ -176,9 +271,8 @@ mod tests {
             max_parallel: Some(2),
             extra: vec!["#SBATCH --account=nlp".into(), "module load cuda".into()],
         };
-        let path = write_script(&dir, &sweep, Path::new("/opt/reprobe/bin/reprobe"), &cfg)
-            .unwrap()
-            .unwrap();
+        let exe = Path::new("/opt/reprobe/bin/reprobe");
+        let path = write_script(&dir, &sweep, exe, &cfg, &[0, 2, 3]).unwrap();
         let text = std::fs::read_to_string(path).unwrap();
         let canon = dir.canonicalize().unwrap();
         let expected = format!(
@@ -192,11 +286,5 @@ mod tests {
             w = std::env::current_dir().unwrap().display()
         );
         assert_eq!(text, expected);
-        for i in [0, 2, 3] {
-            std::fs::write(dir.join(format!("job-00{i}/result.json")), "{}").unwrap();
-        }
-        assert!(write_script(&dir, &sweep, Path::new("x"), &cfg)
-            .unwrap()
-            .is_none());
     }
 }
