@@ -82,6 +82,7 @@ fn check_task(path: &Path, resolved: &Resolved) {
         let expected = match folder {
             "ner" => TaskKind::Ner,
             "pair" => TaskKind::PairClassification,
+            "qa" => TaskKind::ExtractiveQa,
             "re" => TaskKind::RelationClassification,
             _ => TaskKind::Coref,
         };
@@ -92,6 +93,7 @@ fn check_task(path: &Path, resolved: &Resolved) {
             (HeadConfig::Coref(_), TaskKind::Coref)
                 | (HeadConfig::Tagging(_), TaskKind::Ner)
                 | (HeadConfig::Classifier(_), TaskKind::PairClassification)
+                | (HeadConfig::Qa(_), TaskKind::ExtractiveQa)
                 | (HeadConfig::Relation(_), TaskKind::RelationClassification)
         );
         assert!(head_fits, "{}: head {:?}", path.display(), cfg.head);

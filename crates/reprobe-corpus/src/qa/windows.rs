@@ -69,9 +69,7 @@ impl ContextTokens {
         let mut char_at = vec![0usize; context.len() + 1];
         let mut chars = 0;
         for (byte, c) in context.char_indices() {
-            for b in byte..byte + c.len_utf8() {
-                char_at[b] = chars;
-            }
+            char_at[byte..byte + c.len_utf8()].fill(chars);
             chars += 1;
         }
         char_at[context.len()] = chars;

@@ -14,6 +14,7 @@ use crate::run_dir::{RunDir, CHECKPOINTS_DIR};
 use crate::tasks::coref::CorefTask;
 use crate::tasks::ner::NerTask;
 use crate::tasks::pair::PairTask;
+use crate::tasks::qa::QaTask;
 use crate::tasks::relation::RelationTask;
 use crate::tasks::Task;
 use crate::train::backbone::Backbone;
@@ -23,7 +24,8 @@ use crate::train::load::{load_trained, TrainedModel};
 ///
 /// A NER run becomes a `BertForTokenClassification`, a pair-classification run a
 /// `BertForSequenceClassification` (load them with `AutoModelForTokenClassification` /
-/// `AutoModelForSequenceClassification`, or the encoder alone with `AutoModel`): config.json with
+/// `AutoModelForSequenceClassification`, or the encoder alone with `AutoModel`; an extractive QA run a
+/// `BertForQuestionAnswering`, `AutoModelForQuestionAnswering`): config.json with
 /// id2label/label2id, model.safetensors with Hugging Face parameter names, and the tokenizer files. That
 /// needs a stack of one encoder. With --encoder ID (or for a coreference run) one encoder of the stack is
 /// written as a plain `BertModel`.
@@ -113,11 +115,21 @@ pub fn export(source: &Path, out: &Path, encoder: Option<&str>) -> Result<()> {
             };
             write(&trained, None, head, out)
         }
+        TaskKind::ExtractiveQa if encoder.is_none() => {
+            let trained = load_trained::<QaTask>(source, Some("cpu"))?;
+            let head = ExportHead::QuestionAnswering {
+                qa_outputs: trained.task.head.qa_outputs(),
+            };
+            write(&trained, None, head, out)
+        }
         TaskKind::Coref => {
             let trained = load_trained::<CorefTask>(source, Some("cpu"))?;
             write_base(&trained, encoder, out)
         }
         TaskKind::Ner => write_base(&load_trained::<NerTask>(source, Some("cpu"))?, encoder, out),
+        TaskKind::ExtractiveQa => {
+            write_base(&load_trained::<QaTask>(source, Some("cpu"))?, encoder, out)
+        }
         TaskKind::PairClassification => write_base(
             &load_trained::<PairTask>(source, Some("cpu"))?,
             encoder,

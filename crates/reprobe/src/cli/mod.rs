@@ -9,6 +9,7 @@ mod evaluate;
 pub mod export;
 mod predict;
 mod prepare;
+mod qa;
 mod relation;
 mod relation;
 mod report;

@@ -22,6 +22,7 @@ Examples:
   reprobe score key.v4_gold_conll response.conll
   reprobe score key.v4_gold_conll response.conll --metric muc,bcub,ceafe --format json
   reprobe score --task ner gold.conll predicted.conll --format json
+  reprobe score --task squad ../shared/data/squad2/dev.json predictions.json --format json
   reprobe score --task semeval2010 ../shared/data/semeval2010_task8/test.txt predictions.txt
   reprobe score --task tacred test.json predictions.txt --format json";
 
@@ -49,6 +50,8 @@ pub struct ScoreArgs {
     /// `semeval2010` (`id<TAB>label` lines in any order; the key may be the release file: the official
     /// macro F1 with directionality, accuracy, per relation) or `tacred` (one label per line in the key's
     /// order, or a TACRED JSON key: micro P/R/F1 without no_relation).
+    /// `squad` (or `squad2`): a SQuAD 2.0 JSON key and the official `{"id": "answer"}` predictions, scored
+    /// with the official exact match and F1 and the HasAns/NoAns split (0–100, the official keys).
     #[arg(long, value_enum, default_value_t = ScoreTask::Coref)]
     task: ScoreTask,
 }
@@ -58,6 +61,8 @@ pub struct ScoreArgs {
 enum ScoreTask {
     Coref,
     Ner,
+    #[value(name = "squad", alias = "squad2")]
+    Squad,
     #[value(name = "semeval2010", alias = "semeval")]
     Semeval2010,
     Tacred,
@@ -78,6 +83,10 @@ fn parse_metrics(spec: &str) -> Result<MetricSet, String> {
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if args.task == ScoreTask::Ner {
         super::sentence_tasks::score_ner(&args.key, &args.response, args.format == Format::Json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.task == ScoreTask::Squad {
+        super::qa::score_squad(&args.key, &args.response, args.format == Format::Json)?;
         return Ok(ExitCode::SUCCESS);
     }
     if matches!(args.task, ScoreTask::Semeval2010 | ScoreTask::Tacred) {

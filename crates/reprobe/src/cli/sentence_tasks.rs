@@ -77,6 +77,7 @@ pub fn evaluate(
         TaskKind::RelationClassification => {
             super::relation::evaluate(run, data, split, out, device)
         }
+        TaskKind::ExtractiveQa => super::qa::evaluate(run, data, split, out, device),
         TaskKind::Coref => unreachable!("coreference is evaluated by cli::evaluate"),
     }
 }
@@ -240,6 +241,7 @@ pub fn predict(
             println!("{} examples -> {}", lines.len(), out.display());
         }
         TaskKind::RelationClassification => super::relation::predict(run, input, out, device)?,
+        TaskKind::ExtractiveQa => super::qa::predict(run, input, out, device)?,
         TaskKind::Coref => unreachable!("coreference is predicted by cli::predict"),
     }
     Ok(())

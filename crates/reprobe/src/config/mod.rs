@@ -177,6 +177,7 @@ fn deserialize_head(
         TaskKind::Coref => HeadConfig::Coref(read(head, origin, overrides)?),
         TaskKind::Ner => HeadConfig::Tagging(read(head, origin, overrides)?),
         TaskKind::PairClassification => HeadConfig::Classifier(read(head, origin, overrides)?),
+        TaskKind::ExtractiveQa => HeadConfig::Qa(read(head, origin, overrides)?),
         TaskKind::RelationClassification => HeadConfig::Relation(read(head, origin, overrides)?),
     })
 }
@@ -281,6 +282,7 @@ fn validate(cfg: &RunConfig) -> Result<()> {
                 anyhow::bail!("`train.batch_size` must be at least 1");
             }
         }
+        HeadConfig::Qa(head) => head.validate(cfg)?,
     }
     cfg.optim.validate()?;
     cfg.stack_config().order()?;

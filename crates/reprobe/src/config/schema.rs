@@ -193,6 +193,8 @@ pub enum TaskKind {
     Ner,
     /// Classification of a sentence or a sentence pair from its `[CLS]` embedding (MRPC).
     PairClassification,
+    /// Extractive question answering: an answer span of a context, or none (SQuAD 2.0).
+    ExtractiveQa,
     /// The relation between two marked arguments of a sentence (SemEval-2010 Task 8, TACRED).
     RelationClassification,
 }
@@ -209,6 +211,7 @@ impl TaskKind {
             TaskKind::Coref => "coref",
             TaskKind::Ner => "ner",
             TaskKind::PairClassification => "pair_classification",
+            TaskKind::ExtractiveQa => "extractive_qa",
             TaskKind::RelationClassification => "relation_classification",
         }
     }
@@ -224,6 +227,8 @@ pub enum HeadConfig {
     Tagging(TaggingHeadConfig),
     /// The `[CLS]` classifier of `pair_classification`.
     Classifier(ClassifierHeadConfig),
+    /// The start/end classifier of `extractive_qa`.
+    Qa(QaHeadConfig),
     /// The marked-argument classifier of `relation_classification`.
     Relation(RelationHeadConfig),
 }
@@ -295,6 +300,57 @@ impl Default for RelationHeadConfig {
             pooler: true,
             entity_types: Vec::new(),
         }
+    }
+}
+
+/// `[head]` of `task = "extractive_qa"`: `Linear(H, 2)` → start and end logits over the aggregated
+/// embeddings, as `BertForQuestionAnswering` (SPEC §5), with the windows and the decoding of transformers'
+/// `run_qa.py` (the window length is `data.seg_len`, 384 there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QaHeadConfig {
+    /// Context subtokens shared by consecutive windows of a long context (`doc_stride`). Default 128.
+    pub doc_stride: usize,
+    /// Longest answer in subtokens. Default 30.
+    pub max_answer_length: usize,
+    /// Start and end candidates per window when decoding (`n_best_size`). Default 20.
+    pub n_best_size: usize,
+    /// Answer "" when the null score beats the best span's by more than this
+    /// (`null_score_diff_threshold`). Default 0.
+    pub null_score_diff_threshold: f64,
+}
+
+impl Default for QaHeadConfig {
+    fn default() -> Self {
+        QaHeadConfig {
+            doc_stride: 128,
+            max_answer_length: 30,
+            n_best_size: 20,
+            null_score_diff_threshold: 0.0,
+        }
+    }
+}
+
+impl QaHeadConfig {
+    /// Checks the values against the run's window length (`data.seg_len`) and batch size.
+    pub fn validate(&self, cfg: &RunConfig) -> anyhow::Result<()> {
+        if 2 * self.doc_stride + 4 > cfg.data.seg_len {
+            anyhow::bail!(
+                "`head.doc_stride` = {} leaves no room for the question in windows of `data.seg_len` = {} (need seg_len ≥ 2·doc_stride + 4)",
+                self.doc_stride,
+                cfg.data.seg_len
+            );
+        }
+        if self.max_answer_length == 0 || self.n_best_size == 0 {
+            anyhow::bail!("`head.max_answer_length` and `head.n_best_size` must be at least 1");
+        }
+        if !self.null_score_diff_threshold.is_finite() {
+            anyhow::bail!("`head.null_score_diff_threshold` must be a finite number");
+        }
+        if cfg.train.batch_size == Some(0) {
+            anyhow::bail!("`train.batch_size` must be at least 1");
+        }
+        Ok(())
     }
 }
 

@@ -25,6 +25,7 @@ pub mod batch;
 pub mod coref;
 pub mod ner;
 pub mod pair;
+pub mod qa;
 pub mod relation;
 
 /// What a task does for the training loop and the commands.
@@ -137,6 +138,10 @@ macro_rules! with_task {
             }
             $crate::config::TaskKind::PairClassification => {
                 type $T = $crate::tasks::pair::PairTask;
+                $body
+            }
+            $crate::config::TaskKind::ExtractiveQa => {
+                type $T = $crate::tasks::qa::QaTask;
                 $body
             }
             $crate::config::TaskKind::RelationClassification => {
