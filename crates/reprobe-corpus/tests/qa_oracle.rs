@@ -16,7 +16,9 @@ use reprobe_corpus::SubwordTokenizer;
 use serde::Deserialize;
 
 fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qa").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/qa")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e} (run scripts/golden/squad_qa_features.py)",
@@ -62,10 +64,15 @@ fn windows_offsets_and_targets_equal_the_fast_tokenizer() {
             max_len: case.max_len,
             stride: case.stride,
         };
-        let ours = encode_question(&tokenizer, &case.question, &context, case.answer, options)
-            .unwrap();
+        let ours =
+            encode_question(&tokenizer, &case.question, &context, case.answer, options).unwrap();
         assert!(!ours.question_truncated, "{}", case.id);
-        assert_eq!(ours.windows.len(), case.windows.len(), "{}: windows", case.id);
+        assert_eq!(
+            ours.windows.len(),
+            case.windows.len(),
+            "{}: windows",
+            case.id
+        );
         for (i, (w, hf)) in ours.windows.iter().zip(&case.windows).enumerate() {
             let at = format!("{} window {i}", case.id);
             assert_eq!(w.input_ids, hf.input_ids, "{at}: ids");
@@ -76,9 +83,16 @@ fn windows_offsets_and_targets_equal_the_fast_tokenizer() {
         }
     }
     assert!(windows >= 60, "{windows} windows checked");
-    let many = fixture.cases.iter().filter(|c| c.windows.len() >= 3).count();
+    let many = fixture
+        .cases
+        .iter()
+        .filter(|c| c.windows.len() >= 3)
+        .count();
     let unanswerable = fixture.cases.iter().filter(|c| c.answer.is_none()).count();
-    assert!(many >= 10 && unanswerable >= 3, "{many} long, {unanswerable} unanswerable");
+    assert!(
+        many >= 10 && unanswerable >= 3,
+        "{many} long, {unanswerable} unanswerable"
+    );
 }
 
 #[derive(Deserialize)]
@@ -139,7 +153,11 @@ fn decoding_equals_the_squad_v2_post_processing() {
             // No valid span: transformers answers its placeholder "empty" unless the null score beats
             // 0 by the threshold; we answer "" (module doc of `qa::decode`).
             None => {
-                assert!(case.text == "empty" || case.text.is_empty(), "{}", case.name);
+                assert!(
+                    case.text == "empty" || case.text.is_empty(),
+                    "{}",
+                    case.name
+                );
                 assert_eq!(decoded.text(), "", "{}", case.name);
                 assert_eq!(decoded.no_answer_probability, 1.0);
             }
@@ -150,5 +168,8 @@ fn decoding_equals_the_squad_v2_post_processing() {
             answered += 1;
         }
     }
-    assert!(answered >= 20 && null >= 5, "{answered} answered, {null} null");
+    assert!(
+        answered >= 20 && null >= 5,
+        "{answered} answered, {null} null"
+    );
 }

@@ -200,18 +200,18 @@ pub fn export_hf_with_tokens(
     let written = write_folder(&tmp, &config, &tensors, &tokenizer_files)
         .and_then(|()| add_tokens_to_tokenizer_files(&tmp, added_tokens))
         .and_then(|()| {
-        if out.exists() {
-            // An empty folder (checked above): replace it.
-            std::fs::remove_dir(out).map_err(|source| Error::Io {
+            if out.exists() {
+                // An empty folder (checked above): replace it.
+                std::fs::remove_dir(out).map_err(|source| Error::Io {
+                    path: out.to_path_buf(),
+                    source,
+                })?;
+            }
+            std::fs::rename(&tmp, out).map_err(|source| Error::Io {
                 path: out.to_path_buf(),
                 source,
-            })?;
-        }
-        std::fs::rename(&tmp, out).map_err(|source| Error::Io {
-            path: out.to_path_buf(),
-            source,
-        })
-    });
+            })
+        });
     if written.is_err() && tmp.exists() {
         // Best effort: the first error is the one worth reporting.
         let _ = std::fs::remove_dir_all(&tmp);

@@ -11,7 +11,6 @@ mod predict;
 mod prepare;
 mod qa;
 mod relation;
-mod relation;
 mod report;
 pub mod score;
 mod sentence_tasks;
