@@ -10,8 +10,8 @@
 # It prints job states (squeue while they run, `reprobe sweep status`, the finished states from Slurm's job
 # completion log: sacct needs slurmdbd and a database, which this single node does not run), the kill, the resume
 # and the comparison.
-# Needs root (apt-get, daemons) and the MiniLM checkpoint (scripts/fetch-minilm.sh); takes about 4 minutes on
-# 2 cores, plus the release build unless REPROBE_BIN names a reprobe binary. The daemons it started are stopped at
+# Needs root (apt-get, daemons) and the MiniLM checkpoint (scripts/fetch-minilm.sh); takes 2-5 minutes on
+# 2 cores, by their load, plus the release build unless REPROBE_BIN names a reprobe binary. The daemons it started are stopped at
 # the end.
 #
 #   bash scripts/slurm_check.sh [WORK_DIR]        (default /tmp/reprobe-slurm-check, emptied first)

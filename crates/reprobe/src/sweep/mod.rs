@@ -392,6 +392,36 @@ mod tests {
     }
 
     #[test]
+    fn launch_flags_given_win_over_saved_ones_and_devices_set_the_parallelism() {
+        let saved = LaunchSettings {
+            launcher: Launcher::Slurm,
+            jobs: Some(2),
+            devices: vec![0, 1, 2],
+        };
+        assert_eq!(
+            LaunchSettings::given_over(Some(&saved), None, None, &[]),
+            saved
+        );
+        let given = LaunchSettings::given_over(Some(&saved), Some(Launcher::Local), None, &[4]);
+        assert_eq!(
+            given,
+            LaunchSettings {
+                launcher: Launcher::Local,
+                jobs: Some(2),
+                devices: vec![4],
+            }
+        );
+        let parallel = |jobs, devices: &[usize]| {
+            LaunchSettings::given_over(None, None, jobs, devices).parallel()
+        };
+        assert_eq!(parallel(None, &[]), 1);
+        assert_eq!(parallel(Some(3), &[]), 3);
+        assert_eq!(parallel(None, &[0, 1, 2, 3]), 4);
+        assert_eq!(parallel(Some(2), &[0, 1, 2, 3]), 2);
+        assert_eq!(parallel(Some(8), &[0, 1]), 2);
+    }
+
+    #[test]
     fn no_sweep_is_one_job_and_double_sweep_is_an_error() {
         assert_eq!(expand(&os(&["seed=1"])).unwrap().len(), 1);
         assert!(expand(&os(&["seed=1,2", "seed=3,4"])).is_err());
