@@ -20,6 +20,7 @@ pub mod encoders;
 mod error;
 pub mod export;
 pub mod heads;
+mod ops;
 pub mod optim;
 pub mod params;
 pub mod rng;

@@ -16,10 +16,14 @@
 //! - On CPU, candle 0.11 has no bf16 matrix product: bf16 matmuls are computed in f32 and rounded back
 //!   (weights and activations stay bf16 between operations). On CUDA they run in bf16.
 //! - The exact GELU is computed with a fast f32 approximation of `erf` on CPU (error ≤ 1e-7·|x|,
-//!   see `gelu.rs`).
+//!   see `ops/gelu.rs`).
 //! - When no gradient is needed (a frozen encoder, or evaluation) f32 LayerNorm and softmax use candle's
-//!   fused kernels; a tuned encoder in training uses differentiable two-pass versions.
+//!   fused kernels. A tuned encoder in training runs in f32 on CPU on the fused kernels of `crate::ops`
+//!   (linear + GELU + dropout, LayerNorm + dropout, the whole attention with its dropout, each with a
+//!   hand-written backward pass), elsewhere on differentiable two-pass versions built from candle ops. The
+//!   dropout masks are drawn in the same order on every path.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use candle_core::{DType, Device, IndexOp, Tensor, D};
 use serde_json::{Map, Value};
@@ -30,6 +34,7 @@ use super::config::{BertConfig, HiddenAct};
 use super::hub;
 use super::Encoder;
 use crate::dropout::Dropout;
+use crate::ops;
 use crate::params::ParamStore;
 use crate::rng::ModelRng;
 use crate::{Error, Result};
@@ -86,6 +91,24 @@ impl Default for BertOptions {
     }
 }
 
+/// How a forward pass computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// No gradient: candle's fused forward kernels (frozen encoders, evaluation).
+    Inference,
+    /// Gradients through candle's composed ops (dtypes other than f32, devices other than the CPU).
+    Composed,
+    /// Gradients through the fused f32 CPU kernels of `crate::ops`.
+    Fused,
+}
+
+impl Path {
+    /// Whether the composed ops must carry gradients (candle's fused forward kernels have no backward).
+    fn differentiable(self) -> bool {
+        self != Path::Inference
+    }
+}
+
 /// A linear layer `y = x Wᵀ + b` with a `[out, in]` weight, as `torch.nn.Linear`.
 #[derive(Debug, Clone)]
 struct Linear {
@@ -109,6 +132,15 @@ impl Linear {
         let mut out_shape = lead;
         out_shape.push(out_dim);
         Ok(ys.reshape(out_shape)?)
+    }
+
+    /// `mask ∘ act(x Wᵀ + b)` as one fused node (f32 on CPU), `act` the exact GELU when `gelu` is set,
+    /// `mask` dropout multipliers.
+    ///
+    /// # Shapes
+    /// - `xs`: `[..., in]`; `mask`: one value per output; output `[..., out]`
+    fn fused(&self, xs: &Tensor, gelu: bool, mask: Option<Vec<f32>>) -> Result<Tensor> {
+        ops::linear(xs, &self.weight, &self.bias, gelu, mask)
     }
 }
 
@@ -158,6 +190,14 @@ impl LayerNorm {
             .broadcast_add(&b)?
             .to_dtype(dtype)?)
     }
+
+    /// `mask ∘ LayerNorm(xs)` as one fused node (f32 on CPU), `mask` dropout multipliers.
+    ///
+    /// # Shapes
+    /// - `xs`: `[..., H]`; `mask`: one value per element; output: as `xs`
+    fn fused(&self, xs: &Tensor, mask: Option<Vec<f32>>) -> Result<Tensor> {
+        ops::layer_norm(xs, &self.weight, &self.bias, self.eps, mask)
+    }
 }
 
 /// Softmax over the last dimension in f32, returned in `dtype`.
@@ -173,7 +213,7 @@ fn softmax_f32(scores: &Tensor, differentiable: bool, dtype: DType) -> Result<Te
 
 fn activation(act: HiddenAct, xs: &Tensor) -> Result<Tensor> {
     Ok(match act {
-        HiddenAct::Gelu => super::gelu::gelu_erf(xs)?,
+        HiddenAct::Gelu => ops::gelu_erf(xs)?,
         HiddenAct::GeluNew => xs.gelu()?,
         HiddenAct::QuickGelu => (xs * candle_nn::ops::sigmoid(&(xs * 1.702)?)?)?,
         HiddenAct::Relu => xs.relu()?,
@@ -238,7 +278,7 @@ impl Embeddings {
         input_ids: &Tensor,
         token_type_ids: Option<&Tensor>,
         train: bool,
-        differentiable: bool,
+        path: Path,
     ) -> Result<Tensor> {
         let (b, t) = input_ids.dims2()?;
         let h = self.word_embeddings.dim(1)?;
@@ -261,7 +301,11 @@ impl Embeddings {
                 (words + types)?.broadcast_add(&positions)? // [B, T, H]
             }
         };
-        let emb = self.layer_norm.forward(&emb, differentiable)?;
+        if path == Path::Fused {
+            let mask = self.dropout.mask_values(emb.elem_count(), train);
+            return self.layer_norm.fused(&emb, mask);
+        }
+        let emb = self.layer_norm.forward(&emb, path.differentiable())?;
         self.dropout.forward_t(&emb, train)
     }
 }
@@ -324,6 +368,37 @@ impl Attention {
         let out = self.hidden_dropout.forward_t(&out, train)?;
         self.layer_norm.forward(&(out + hidden)?, differentiable)
     }
+
+    /// [`Attention::forward`] on the fused kernels (f32 on CPU, gradients included).
+    ///
+    /// # Shapes
+    /// - `hidden`: `[B, T, H]`; `key_bias`: `B · T` values, 0 on tokens and a large negative value on
+    ///   padded keys; output `[B, T, H]`
+    fn forward_fused(
+        &self,
+        hidden: &Tensor,
+        key_bias: &Arc<Vec<f32>>,
+        train: bool,
+    ) -> Result<Tensor> {
+        let (b, t, _) = hidden.dims3()?;
+        let query = self.query.fused(hidden, false, None)?; // [B, T, H]
+        let key = self.key.fused(hidden, false, None)?; // [B, T, H]
+        let value = self.value.fused(hidden, false, None)?; // [B, T, H]
+        let probs_mask = self
+            .probs_dropout
+            .mask_values(b * self.num_heads * t * t, train); // [B, nh, T, T]
+        let context = ops::attention(
+            &query,
+            &key,
+            &value,
+            self.num_heads,
+            key_bias.clone(),
+            probs_mask,
+        )?; // [B, T, H]
+        let mask = self.hidden_dropout.mask_values(hidden.elem_count(), train);
+        let out = self.output.fused(&context, false, mask)?; // [B, T, H]
+        self.layer_norm.fused(&(out + hidden)?, None)
+    }
 }
 
 /// `BertLayer`: attention, then `BertIntermediate` and `BertOutput`.
@@ -354,6 +429,24 @@ impl Layer {
         let out = self.output.forward(&inter)?; // [B, T, H]
         let out = self.hidden_dropout.forward_t(&out, train)?;
         self.layer_norm.forward(&(out + attn)?, differentiable)
+    }
+
+    /// [`Layer::forward`] on the fused kernels (f32 on CPU, gradients included); `key_bias` as
+    /// [`Attention::forward_fused`] takes it.
+    fn forward_fused(
+        &self,
+        hidden: &Tensor,
+        key_bias: &Arc<Vec<f32>>,
+        train: bool,
+    ) -> Result<Tensor> {
+        let attn = self.attention.forward_fused(hidden, key_bias, train)?; // [B, T, H]
+        let inter = match self.act {
+            HiddenAct::Gelu => self.intermediate.fused(&attn, true, None)?,
+            act => activation(act, &self.intermediate.fused(&attn, false, None)?)?,
+        }; // [B, T, I]
+        let mask = self.hidden_dropout.mask_values(attn.elem_count(), train);
+        let out = self.output.fused(&inter, false, mask)?; // [B, T, H]
+        self.layer_norm.fused(&(out + attn)?, None)
     }
 }
 
@@ -633,25 +726,48 @@ impl BertEncoder {
                 format!("token id {max} is outside the vocabulary of {rows} rows (vocab_size)")
             },
         )?;
-        // Additive mask on keys, as transformers' extended attention mask: 0 where attended, the most
-        // negative f32 on padding.
-        let mask = attention_mask
-            .to_dtype(DType::F32)?
-            .to_device(&self.device)?; // [B, T]
-        let mask_bias = ((mask.ones_like()? - mask)? * f32::MIN as f64)?.unsqueeze(1)?; // [B, 1, T]
+        let mask_bias = key_mask_bias(attention_mask, &self.device)?; // [B, 1, T]
 
-        let differentiable = self.tuned && train;
-        let mut hidden_states = Vec::with_capacity(self.layers.len() + 1);
+        let path = if !(self.tuned && train) {
+            Path::Inference
+        } else if self.dtype == DType::F32 && self.device.is_cpu() {
+            Path::Fused
+        } else {
+            Path::Composed
+        };
         let token_type_ids = match token_type_ids {
             Some(types) => Some(self.check_token_types(types, b, t)?),
             None => None,
         };
-        let mut hidden =
-            self.embeddings
-                .forward(&input_ids, token_type_ids.as_ref(), train, differentiable)?; // [B, T, H]
+        self.run(&input_ids, token_type_ids.as_ref(), &mask_bias, train, path)
+    }
+
+    /// The embeddings and the layers on `path`.
+    ///
+    /// # Shapes
+    /// - `input_ids`, `token_type_ids`: `[B, T]` u32, checked; `mask_bias`: `[B, 1, T]` f32
+    fn run(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: Option<&Tensor>,
+        mask_bias: &Tensor,
+        train: bool,
+        path: Path,
+    ) -> Result<Vec<Tensor>> {
+        let mut hidden_states = Vec::with_capacity(self.layers.len() + 1);
+        let mut hidden = self
+            .embeddings
+            .forward(input_ids, token_type_ids, train, path)?; // [B, T, H]
         hidden_states.push(hidden.clone());
+        let key_bias = match path {
+            Path::Fused => Some(Arc::new(mask_bias.flatten_all()?.to_vec1::<f32>()?)), // B·T
+            _ => None,
+        };
         for layer in &self.layers {
-            hidden = layer.forward(&hidden, &mask_bias, train, differentiable)?; // [B, T, H]
+            hidden = match &key_bias {
+                Some(key_bias) => layer.forward_fused(&hidden, key_bias, train)?,
+                None => layer.forward(&hidden, mask_bias, train, path.differentiable())?,
+            }; // [B, T, H]
             hidden_states.push(hidden.clone());
         }
         Ok(hidden_states)
@@ -727,6 +843,16 @@ impl BertEncoder {
         }
         Ok(out)
     }
+}
+
+/// The additive mask on keys, as transformers' extended attention mask: 0 where attended, the most negative
+/// f32 on padding.
+///
+/// # Shapes
+/// - `attention_mask`: `[B, T]` (1 = token, 0 = padding); output `[B, 1, T]` f32 on `device`
+fn key_mask_bias(attention_mask: &Tensor, device: &Device) -> Result<Tensor> {
+    let mask = attention_mask.to_dtype(DType::F32)?.to_device(device)?; // [B, T]
+    Ok(((mask.ones_like()? - mask)? * f32::MIN as f64)?.unsqueeze(1)?)
 }
 
 /// `ids` as u32 on `device`, every value below `rows` (the rows of the embedding they index); otherwise a
@@ -989,6 +1115,79 @@ mod tests {
         let b = frozen.forward_t(&ids, &mask, false).unwrap()[2].clone();
         let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
+    }
+
+    /// Every parameter's gradient of `Σ_i Σ hidden_i ∘ weight_i` over the real tokens, on `path`, in
+    /// training mode (dropout on). `seed` fixes the weights and the dropout stream.
+    fn gradients(config: &BertConfig, seed: u64, path: Path) -> Vec<(String, Tensor)> {
+        let params = ParamStore::new(ModelRng::new(0), DType::F32, Device::Cpu);
+        let opts = BertOptions {
+            tuning: Tuning::Tuned {
+                params: params.clone(),
+                prefix: String::new(),
+            },
+            rng: ModelRng::new(seed),
+            ..BertOptions::default()
+        };
+        let m = BertEncoder::random(config, &opts).unwrap();
+        let (ids, mask) = inputs();
+        let types = Tensor::new(&[[0u32, 0, 1, 1, 1], [0, 1, 1, 0, 0]], &Device::Cpu).unwrap();
+        let bias = key_mask_bias(&mask, &Device::Cpu).unwrap();
+        let hs = m.run(&ids, Some(&types), &bias, true, path).unwrap();
+        let real = mask.to_dtype(DType::F32).unwrap().unsqueeze(2).unwrap(); // [B, T, 1]
+        let rng = ModelRng::new(99);
+        let mut loss = Tensor::zeros((), DType::F32, &Device::Cpu).unwrap();
+        for h in &hs {
+            let w = rng
+                .normal(h.dims(), 0.0, 1.0, DType::F32, &Device::Cpu)
+                .unwrap();
+            let term = h
+                .mul(&w)
+                .unwrap()
+                .broadcast_mul(&real)
+                .unwrap()
+                .sum_all()
+                .unwrap();
+            loss = (loss + term).unwrap();
+        }
+        let grads = loss.backward().unwrap();
+        params
+            .all()
+            .into_iter()
+            .map(|(n, v)| (n, grads.get(v.as_tensor()).unwrap().clone()))
+            .collect()
+    }
+
+    #[test]
+    fn fused_kernels_give_the_gradients_of_the_composed_ops_with_dropout_on() {
+        for act in [HiddenAct::Gelu, HiddenAct::Relu] {
+            let config = BertConfig {
+                hidden_act: act,
+                hidden_dropout_prob: 0.2,
+                attention_probs_dropout_prob: 0.3,
+                initializer_range: 0.3,
+                ..tiny()
+            };
+            let fused = gradients(&config, 5, Path::Fused);
+            let composed = gradients(&config, 5, Path::Composed);
+            assert_eq!(fused.len(), 5 + 3 * 16);
+            for ((name, a), (_, b)) in fused.iter().zip(&composed) {
+                let scale = b
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+                let diff = diff.to_scalar::<f32>().unwrap();
+                assert!(scale > 0.0, "{act:?} {name}: zero gradient");
+                assert!(
+                    diff <= 1e-5 * scale.max(1.0),
+                    "{act:?} {name}: differs by {diff} (largest {scale})"
+                );
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,6 @@ use candle_core::Tensor;
 pub mod bert;
 pub mod checkpoint;
 pub mod config;
-mod gelu;
 pub mod hub;
 pub mod stack;
 pub mod vocab;

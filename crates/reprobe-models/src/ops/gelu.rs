@@ -5,10 +5,13 @@
 //! matrix products around it for MiniLM. This op evaluates `x/2 · (1 + erf(x/√2))` with the
 //! Abramowitz–Stegun 7.1.26 rational approximation of `erf` (absolute error ≤ 1.5e-7, so the GELU differs
 //! from the exact one by at most `|x|·7.5e-8`, far below the 1e-5 tolerance of the golden tests) in f32,
-//! in parallel. Its gradient is the exact `Φ(x) + x·φ(x)` built from candle ops.
+//! in parallel. Its gradient is the exact `Φ(x) + x·φ(x)` built from candle ops. [`gelu`] and
+//! [`gelu_derivative`] are the scalar forms that the fused linear layer (`linear.rs`) applies, with a
+//! vectorizable `exp` in place of the library's (relative error below 2e-7).
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::cpu;
 use crate::Result;
 
 /// `gelu_erf` of `xs`: the fast op for f32 on CPU, candle's own otherwise.
@@ -26,6 +29,12 @@ pub(crate) fn gelu_erf(xs: &Tensor) -> Result<Tensor> {
 /// erf(x) for x ≥ 0 (Abramowitz & Stegun 7.1.26), odd extension.
 #[inline]
 fn erf_as(x: f32) -> f32 {
+    erf_with(x, f32::exp)
+}
+
+/// [`erf_as`] with `exp` for `e^x`.
+#[inline(always)]
+fn erf_with(x: f32, exp: impl Fn(f32) -> f32) -> f32 {
     const P: f32 = 0.327_591_1;
     const A1: f32 = 0.254_829_6;
     const A2: f32 = -0.284_496_74;
@@ -35,8 +44,23 @@ fn erf_as(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + P * a);
     let poly = t * (A1 + t * (A2 + t * (A3 + t * (A4 + t * A5))));
-    let y = 1.0 - poly * (-a * a).exp();
+    let y = 1.0 - poly * exp(-a * a);
     y.copysign(x)
+}
+
+/// `x Φ(x)`, the exact GELU, with the fast `erf` and the vectorizable `exp` (loops over it vectorize under
+/// [`super::cpu::simd`]).
+#[inline(always)]
+pub(super) fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf_with(x * std::f32::consts::FRAC_1_SQRT_2, cpu::exp))
+}
+
+/// `Φ(x) + x φ(x)`, the derivative of [`gelu`], likewise.
+#[inline(always)]
+pub(super) fn gelu_derivative(x: f32) -> f32 {
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    let cdf = 0.5 * (1.0 + erf_with(x * std::f32::consts::FRAC_1_SQRT_2, cpu::exp));
+    cdf + x * INV_SQRT_2PI * cpu::exp(-0.5 * x * x)
 }
 
 struct FastGeluErf;
