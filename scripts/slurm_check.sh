@@ -31,6 +31,9 @@ in_time() {
 
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages and starts the Slurm daemons)"
 [ -f models/all-MiniLM-L6-v2/config.json ] || die "no MiniLM checkpoint: run scripts/fetch-minilm.sh first"
+# One check at a time on a machine: the daemons use fixed ports and share munged.
+exec 9>/tmp/reprobe-slurm-check.lock
+flock -w 1800 9 || die "another slurm_check.sh still holds /tmp/reprobe-slurm-check.lock"
 
 # ---------------------------------------------------------------- Slurm and MUNGE
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
