@@ -156,8 +156,9 @@ pub fn predict(run: &Path, input: &Path, out: &Path, device: Option<&str>) -> Re
 }
 
 /// `reprobe score --task squad KEY PRED`: the official SQuAD 2.0 scores of the prediction file
-/// (`{"id": "answer"}`) against the SQuAD JSON key. A key question without a prediction counts as
-/// answered with "" (no answer); predictions for ids not in the key are ignored; both are reported.
+/// (`{"id": "answer"}`) against the SQuAD JSON key, printed as the official script prints them
+/// (`--format json`: on one line). A key question without a prediction counts as answered with ""
+/// (no answer); predictions for ids not in the key are ignored; both are reported.
 pub fn score_squad(key: &Path, predicted: &Path, json_output: bool) -> Result<()> {
     let questions = read_squad(key)?.questions;
     let text = std::fs::read_to_string(predicted)
@@ -206,13 +207,12 @@ pub fn score_squad(key: &Path, predicted: &Path, json_output: bool) -> Result<()
             key.display()
         );
     }
-    let report = serde_json::to_value(evaluator.report())?;
+    // The official keys in the official order: one line, or indented as the official script prints them.
+    let report = evaluator.report();
     if json_output {
-        println!("{report}");
-    } else if let Value::Object(map) = &report {
-        for (k, v) in map {
-            println!("{k:<14} {v}");
-        }
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(())
 }
