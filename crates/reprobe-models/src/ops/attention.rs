@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::cpu::{dot, exp, matmul, max, simd_kernel, slice, sum, view, Strides};
+use super::cpu::{dot, exp, matmul, max, parallel, simd_kernel, slice, sum, view, Strides};
 use crate::Result;
 
 /// The attention context of `query`, `key` and `value` over `num_heads` heads.
@@ -146,50 +146,56 @@ impl CustomOp3 for Attention {
         let (t, h, tt) = (d.t, d.h, d.t * d.t);
         let mut out = vec![0f32; b * t * h];
         let mut probs = vec![0f32; b * d.heads * tt];
-        out.par_chunks_mut(t * h)
-            .zip(probs.par_chunks_mut(d.heads * tt))
-            .enumerate()
-            .for_each(|(row, (out, probs))| {
-                let span = row * t * h..(row + 1) * t * h;
-                let (q, k, v) = (&q[span.clone()], &k[span.clone()], &v[span]);
-                let bias = &self.key_bias[row * t..(row + 1) * t];
-                let mut scratch = vec![0f32; tt];
-                for head in 0..d.heads {
-                    let p = &mut probs[head * tt..(head + 1) * tt];
-                    let col = head * d.dh;
-                    let none = gemm::Parallelism::None;
-                    // scores = scale · q kᵀ   [T, T]
-                    let (qs, ks) = (&q[col..], &k[col..]);
-                    matmul(
-                        (t, t, d.dh),
-                        p,
-                        Strides::rows(t),
-                        qs,
-                        d.head(),
-                        ks,
-                        d.head_t(),
-                        d.scale,
-                        false,
-                        none,
-                    );
-                    softmax_rows(p, bias);
-                    let at = (row * d.heads + head) * tt;
-                    let pd = self.dropped(p, at, &mut scratch);
-                    // context = dropout(p) v   [T, d_head], written into the head's columns
-                    matmul(
-                        (t, d.dh, t),
-                        &mut out[col..],
-                        d.head(),
-                        pd,
-                        Strides::rows(t),
-                        &v[col..],
-                        d.head(),
-                        1.0,
-                        false,
-                        none,
-                    );
-                }
-            });
+        let per_row = |(row, (out, probs)): (usize, (&mut [f32], &mut [f32]))| {
+            let span = row * t * h..(row + 1) * t * h;
+            let (q, k, v) = (&q[span.clone()], &k[span.clone()], &v[span]);
+            let bias = &self.key_bias[row * t..(row + 1) * t];
+            let mut scratch = vec![0f32; tt];
+            for head in 0..d.heads {
+                let p = &mut probs[head * tt..(head + 1) * tt];
+                let col = head * d.dh;
+                let none = gemm::Parallelism::None;
+                // scores = scale · q kᵀ   [T, T]
+                let (qs, ks) = (&q[col..], &k[col..]);
+                matmul(
+                    (t, t, d.dh),
+                    p,
+                    Strides::rows(t),
+                    qs,
+                    d.head(),
+                    ks,
+                    d.head_t(),
+                    d.scale,
+                    false,
+                    none,
+                );
+                softmax_rows(p, bias);
+                let at = (row * d.heads + head) * tt;
+                let pd = self.dropped(p, at, &mut scratch);
+                // context = dropout(p) v   [T, d_head], written into the head's columns
+                matmul(
+                    (t, d.dh, t),
+                    &mut out[col..],
+                    d.head(),
+                    pd,
+                    Strides::rows(t),
+                    &v[col..],
+                    d.head(),
+                    1.0,
+                    false,
+                    none,
+                );
+            }
+        };
+        if parallel() {
+            let rows = out
+                .par_chunks_mut(t * h)
+                .zip(probs.par_chunks_mut(d.heads * tt));
+            rows.enumerate().for_each(per_row);
+        } else {
+            let rows = out.chunks_mut(t * h).zip(probs.chunks_mut(d.heads * tt));
+            rows.enumerate().for_each(per_row);
+        }
         *self.probs.lock().unwrap_or_else(|e| e.into_inner()) = Some(probs);
         Ok((CpuStorage::F32(out), q_l.shape().clone()))
     }
@@ -216,80 +222,88 @@ impl CustomOp3 for Attention {
             vec![0f32; b * t * h],
             vec![0f32; b * t * h],
         );
-        dq.par_chunks_mut(t * h)
-            .zip(dk.par_chunks_mut(t * h).zip(dv.par_chunks_mut(t * h)))
-            .enumerate()
-            .for_each(|(row, (dq, (dk, dv)))| {
-                let span = row * t * h..(row + 1) * t * h;
-                let (g, q, k, v) = (
-                    &g[span.clone()],
-                    &q[span.clone()],
-                    &k[span.clone()],
-                    &v[span],
+        type Grads<'a> = (&'a mut [f32], (&'a mut [f32], &'a mut [f32]));
+        let per_row = |(row, (dq, (dk, dv))): (usize, Grads)| {
+            let span = row * t * h..(row + 1) * t * h;
+            let (g, q, k, v) = (
+                &g[span.clone()],
+                &q[span.clone()],
+                &k[span.clone()],
+                &v[span],
+            );
+            let (mut scratch, mut ds) = (vec![0f32; tt], vec![0f32; tt]);
+            for head in 0..d.heads {
+                let at = (row * d.heads + head) * tt;
+                let p = &probs[at..at + tt];
+                let col = head * d.dh;
+                let none = gemm::Parallelism::None;
+                let pd = self.dropped(p, at, &mut scratch);
+                // dv = dropout(p)ᵀ g   [T, d_head]
+                matmul(
+                    (t, d.dh, t),
+                    &mut dv[col..],
+                    d.head(),
+                    pd,
+                    Strides::transposed(t),
+                    &g[col..],
+                    d.head(),
+                    1.0,
+                    false,
+                    none,
                 );
-                let (mut scratch, mut ds) = (vec![0f32; tt], vec![0f32; tt]);
-                for head in 0..d.heads {
-                    let at = (row * d.heads + head) * tt;
-                    let p = &probs[at..at + tt];
-                    let col = head * d.dh;
-                    let none = gemm::Parallelism::None;
-                    let pd = self.dropped(p, at, &mut scratch);
-                    // dv = dropout(p)ᵀ g   [T, d_head]
-                    matmul(
-                        (t, d.dh, t),
-                        &mut dv[col..],
-                        d.head(),
-                        pd,
-                        Strides::transposed(t),
-                        &g[col..],
-                        d.head(),
-                        1.0,
-                        false,
-                        none,
-                    );
-                    // d(dropout(p)) = g vᵀ   [T, T]
-                    matmul(
-                        (t, t, d.dh),
-                        &mut ds,
-                        Strides::rows(t),
-                        &g[col..],
-                        d.head(),
-                        &v[col..],
-                        d.head_t(),
-                        1.0,
-                        false,
-                        none,
-                    );
-                    // dp = that ∘ dropout; dscores = p ∘ (dp - Σ_key dp ∘ p)
-                    let mask = self.dropout.as_deref().map(|m| &m[at..at + tt]);
-                    softmax_backward_rows(&mut ds, p, mask, t);
-                    // dq = scale · dscores k;  dk = scale · dscoresᵀ q   [T, d_head]
-                    matmul(
-                        (t, d.dh, t),
-                        &mut dq[col..],
-                        d.head(),
-                        &ds,
-                        Strides::rows(t),
-                        &k[col..],
-                        d.head(),
-                        d.scale,
-                        false,
-                        none,
-                    );
-                    matmul(
-                        (t, d.dh, t),
-                        &mut dk[col..],
-                        d.head(),
-                        &ds,
-                        Strides::transposed(t),
-                        &q[col..],
-                        d.head(),
-                        d.scale,
-                        false,
-                        none,
-                    );
-                }
-            });
+                // d(dropout(p)) = g vᵀ   [T, T]
+                matmul(
+                    (t, t, d.dh),
+                    &mut ds,
+                    Strides::rows(t),
+                    &g[col..],
+                    d.head(),
+                    &v[col..],
+                    d.head_t(),
+                    1.0,
+                    false,
+                    none,
+                );
+                // dp = that ∘ dropout; dscores = p ∘ (dp - Σ_key dp ∘ p)
+                let mask = self.dropout.as_deref().map(|m| &m[at..at + tt]);
+                softmax_backward_rows(&mut ds, p, mask, t);
+                // dq = scale · dscores k;  dk = scale · dscoresᵀ q   [T, d_head]
+                matmul(
+                    (t, d.dh, t),
+                    &mut dq[col..],
+                    d.head(),
+                    &ds,
+                    Strides::rows(t),
+                    &k[col..],
+                    d.head(),
+                    d.scale,
+                    false,
+                    none,
+                );
+                matmul(
+                    (t, d.dh, t),
+                    &mut dk[col..],
+                    d.head(),
+                    &ds,
+                    Strides::transposed(t),
+                    &q[col..],
+                    d.head(),
+                    d.scale,
+                    false,
+                    none,
+                );
+            }
+        };
+        let n = t * h;
+        if parallel() {
+            let rows = dq
+                .par_chunks_mut(n)
+                .zip(dk.par_chunks_mut(n).zip(dv.par_chunks_mut(n)));
+            rows.enumerate().for_each(per_row);
+        } else {
+            let rows = dq.chunks_mut(n).zip(dk.chunks_mut(n).zip(dv.chunks_mut(n)));
+            rows.enumerate().for_each(per_row);
+        }
         let (dev, shape) = (query.device(), query.shape());
         Ok((
             Some(Tensor::from_vec(dq, shape, dev)?),

@@ -76,6 +76,13 @@ impl Strides {
     }
 }
 
+/// Whether the fused ops split their loops over rayon's pool: only when it has more than one thread. With
+/// one, every parallel loop would hand its work to that pool thread and wait for it to wake up, which on a
+/// busy machine costs wall-clock time for nothing.
+pub(super) fn parallel() -> bool {
+    rayon::current_num_threads() > 1
+}
+
 /// How many threads the big matrix products use: all of candle's (the `RAYON_NUM_THREADS` of the process),
 /// none extra when that is 1.
 pub(super) fn parallelism() -> gemm::Parallelism {

@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::cpu::{dot, simd_kernel, slice, sum, sum_zip, view};
+use super::cpu::{dot, parallel, simd_kernel, slice, sum, sum_zip, view};
 use crate::Result;
 
 /// `mask ∘ ((x - mean) / sqrt(var + eps) · weight + bias)` over the last dimension (biased variance, as
@@ -82,16 +82,20 @@ impl CustomOp3 for LayerNorm {
             }
         }
         let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(ROWS * h)
-            .zip(x.par_chunks(ROWS * h))
-            .enumerate()
-            .for_each(|(c, (y, x))| {
-                let mask = self
-                    .mask
-                    .as_deref()
-                    .map(|m| &m[c * ROWS * h..c * ROWS * h + y.len()]);
-                normalize_rows(y, x, w, b, mask, self.eps)
-            });
+        let n = ROWS * h;
+        let per_block = |(c, (y, x)): (usize, (&mut [f32], &[f32]))| {
+            let mask = self.mask.as_deref().map(|m| &m[c * n..c * n + y.len()]);
+            normalize_rows(y, x, w, b, mask, self.eps)
+        };
+        if parallel() {
+            let blocks = y.par_chunks_mut(n).zip(x.par_chunks(n));
+            blocks.enumerate().for_each(per_block);
+        } else {
+            y.chunks_mut(n)
+                .zip(x.chunks(n))
+                .enumerate()
+                .for_each(per_block);
+        }
         Ok((CpuStorage::F32(y), xs_l.shape().clone()))
     }
 
@@ -109,27 +113,28 @@ impl CustomOp3 for LayerNorm {
         let h = w.len();
         let mut dx = vec![0f32; x.len()];
         // Per task: dx of its rows, and its partial sums of dweight and dbias.
-        let (dw, db) = dx
-            .par_chunks_mut(ROWS * h)
-            .zip(x.par_chunks(ROWS * h).zip(g.par_chunks(ROWS * h)))
-            .enumerate()
-            .map(|(c, (dx, (x, g)))| {
-                let mask = self
-                    .mask
-                    .as_deref()
-                    .map(|m| &m[c * ROWS * h..c * ROWS * h + dx.len()]);
-                let (mut dw, mut db) = (vec![0f32; h], vec![0f32; h]);
-                backward_rows(dx, &mut dw, &mut db, x, g, w, mask, self.eps);
-                (dw, db)
-            })
-            .reduce(
-                || (vec![0f32; h], vec![0f32; h]),
-                |(mut aw, mut ab), (bw, bb)| {
-                    aw.iter_mut().zip(&bw).for_each(|(a, b)| *a += b);
-                    ab.iter_mut().zip(&bb).for_each(|(a, b)| *a += b);
-                    (aw, ab)
-                },
-            );
+        let n = ROWS * h;
+        let per_block = |(c, (dx, (x, g))): (usize, (&mut [f32], (&[f32], &[f32])))| {
+            let mask = self.mask.as_deref().map(|m| &m[c * n..c * n + dx.len()]);
+            let (mut dw, mut db) = (vec![0f32; h], vec![0f32; h]);
+            backward_rows(dx, &mut dw, &mut db, x, g, w, mask, self.eps);
+            (dw, db)
+        };
+        let zeros = || (vec![0f32; h], vec![0f32; h]);
+        let add = |(mut aw, mut ab): (Vec<f32>, Vec<f32>), (bw, bb): (Vec<f32>, Vec<f32>)| {
+            aw.iter_mut().zip(&bw).for_each(|(a, b)| *a += b);
+            ab.iter_mut().zip(&bb).for_each(|(a, b)| *a += b);
+            (aw, ab)
+        };
+        let (dw, db) = if parallel() {
+            let blocks = dx
+                .par_chunks_mut(n)
+                .zip(x.par_chunks(n).zip(g.par_chunks(n)));
+            blocks.enumerate().map(per_block).reduce(zeros, add)
+        } else {
+            let blocks = dx.chunks_mut(n).zip(x.chunks(n).zip(g.chunks(n)));
+            blocks.enumerate().map(per_block).fold(zeros(), add)
+        };
         let dev = xs.device();
         Ok((
             Some(Tensor::from_vec(dx, xs.shape(), dev)?),

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::cpu::{matmul, parallelism, simd_kernel, slice, view, Strides};
+use super::cpu::{matmul, parallel, parallelism, simd_kernel, slice, view, Strides};
 use super::gelu;
 use crate::Result;
 
@@ -95,26 +95,28 @@ impl CustomOp3 for Linear {
         }
         let out = if self.gelu {
             let mut act = vec![0f32; y.len()];
-            act.par_chunks_mut(CHUNK)
-                .zip(y.par_chunks(CHUNK))
-                .enumerate()
-                .for_each(|(c, (a, p))| {
-                    let m = self
-                        .mask
-                        .as_deref()
-                        .map(|m| &m[c * CHUNK..c * CHUNK + a.len()]);
-                    gelu_forward(a, p, m)
+            let mask = self.mask.as_deref();
+            if parallel() {
+                let chunks = act.par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK));
+                chunks.enumerate().for_each(|(c, (a, p))| {
+                    gelu_forward(a, p, mask.map(|m| &m[c * CHUNK..c * CHUNK + a.len()]))
                 });
+            } else {
+                gelu_forward(&mut act, &y, mask);
+            }
             *self
                 .pre_activation
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = Some(y);
             act
         } else {
-            if let Some(mask) = &self.mask {
-                y.par_chunks_mut(CHUNK)
+            match &self.mask {
+                Some(mask) if parallel() => y
+                    .par_chunks_mut(CHUNK)
                     .zip(mask.par_chunks(CHUNK))
-                    .for_each(|(y, m)| local_gradient(y, Some(m), None));
+                    .for_each(|(y, m)| local_gradient(y, Some(m), None)),
+                Some(mask) => local_gradient(&mut y, Some(mask), None),
+                None => {}
             }
             y
         };
@@ -148,12 +150,15 @@ impl CustomOp3 for Linear {
             (None, None) => None,
             (pre, mask) => {
                 let mut d = g.to_vec();
-                d.par_chunks_mut(CHUNK).enumerate().for_each(|(c, d)| {
-                    let range = c * CHUNK..c * CHUNK + d.len();
-                    let p = pre.as_deref().map(|p| &p[range.clone()]);
-                    let m = mask.as_deref().map(|m| &m[range]);
-                    local_gradient(d, m, p)
-                });
+                let (pre, mask) = (pre.as_deref(), mask.as_deref());
+                if parallel() {
+                    d.par_chunks_mut(CHUNK).enumerate().for_each(|(c, d)| {
+                        let range = c * CHUNK..c * CHUNK + d.len();
+                        local_gradient(d, mask.map(|m| &m[range.clone()]), pre.map(|p| &p[range]))
+                    });
+                } else {
+                    local_gradient(&mut d, mask, pre);
+                }
                 Some(d)
             }
         };
@@ -204,6 +209,9 @@ pub(super) fn column_sums(m: &[f32], cols: usize) -> Vec<f32> {
         add_assign(&mut acc, row);
         acc
     };
+    if !parallel() {
+        return m.chunks(cols).fold(vec![0f32; cols], add);
+    }
     m.par_chunks(cols * 64)
         .map(|block| block.chunks(cols).fold(vec![0f32; cols], add))
         .reduce(|| vec![0f32; cols], |a, b| add(a, &b))
