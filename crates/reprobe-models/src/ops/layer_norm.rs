@@ -114,7 +114,9 @@ impl CustomOp3 for LayerNorm {
         let mut dx = vec![0f32; x.len()];
         // Per task: dx of its rows, and its partial sums of dweight and dbias.
         let n = ROWS * h;
-        let per_block = |(c, (dx, (x, g))): (usize, (&mut [f32], (&[f32], &[f32])))| {
+        // A block of rows: its index, then dx, x and g.
+        type Block<'a> = (usize, (&'a mut [f32], (&'a [f32], &'a [f32])));
+        let per_block = |(c, (dx, (x, g))): Block| {
             let mask = self.mask.as_deref().map(|m| &m[c * n..c * n + dx.len()]);
             let (mut dw, mut db) = (vec![0f32; h], vec![0f32; h]);
             backward_rows(dx, &mut dw, &mut db, x, g, w, mask, self.eps);
