@@ -5,7 +5,9 @@
 //! ```
 //! Defaults: batch 32, 80 subtokens per row (rows padded from SEQ/2 to SEQ tokens, as a batch of MRPC pairs),
 //! 5 timed repetitions after one warm-up. Prints the median forward and backward milliseconds (wall clock and
-//! CPU time of the process), their ratio, and the bytes allocated in each.
+//! CPU time of the process), their ratio, and the bytes allocated in each. Run directly, the binary needs
+//! `--bench` among its arguments: without it, it is the smoke test that `cargo test --all-targets` runs, one
+//! step of a small model.
 //! `benches/hf_bert_step.py` times transformers' `BertModel` on the same shapes.
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -78,16 +80,36 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() -> reprobe_models::Result<()> {
-    let (batch, seq, reps) = (arg(1, 32), arg(2, 80), arg(3, 5));
-    let config = BertConfig {
-        vocab_size: 30522,
-        hidden_size: 384,
-        num_hidden_layers: 6,
-        num_attention_heads: 12,
-        intermediate_size: 1536,
-        max_position_embeddings: 512,
-        ..BertConfig::default()
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this once as a smoke test, on a
+    // small model.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let (batch, seq, reps) = if benching {
+        (arg(1, 32), arg(2, 80), arg(3, 5))
+    } else {
+        (2, 8, 1)
     };
+    let config = if benching {
+        BertConfig {
+            vocab_size: 30522,
+            hidden_size: 384,
+            num_hidden_layers: 6,
+            num_attention_heads: 12,
+            intermediate_size: 1536,
+            max_position_embeddings: 512,
+            ..BertConfig::default()
+        }
+    } else {
+        BertConfig {
+            vocab_size: 30000,
+            hidden_size: 24,
+            num_hidden_layers: 2,
+            num_attention_heads: 4,
+            intermediate_size: 40,
+            max_position_embeddings: 16,
+            ..BertConfig::default()
+        }
+    };
+    let hidden = config.hidden_size;
     let dev = Device::Cpu;
     let params = ParamStore::new(ModelRng::new(0), DType::F32, dev.clone());
     let options = BertOptions {
@@ -117,7 +139,7 @@ fn main() -> reprobe_models::Result<()> {
     let ids = Tensor::from_vec(ids, (batch, seq), &dev)?;
     let mask = Tensor::from_vec(mask, (batch, seq), &dev)?;
     let types = Tensor::from_vec(types, (batch, seq), &dev)?;
-    let upstream = rng.normal((batch, seq, 384), 0.0, 1.0, DType::F32, &dev)?;
+    let upstream = rng.normal((batch, seq, hidden), 0.0, 1.0, DType::F32, &dev)?;
 
     let (mut fwd, mut bwd) = (Vec::new(), Vec::new());
     let (mut fwd_cpu, mut bwd_cpu) = (Vec::new(), Vec::new());

@@ -1,6 +1,6 @@
 """Forward and backward time of transformers' BertModel (PyTorch CPU) on the shapes of benches/bert_step.rs.
 
-    python crates/reprobe-models/benches/hf_bert_step.py [BATCH] [SEQ] [REPS]   (torch threads: 1)
+    python crates/reprobe-models/benches/hf_bert_step.py [BATCH] [SEQ] [REPS] [THREADS]   (defaults 32 80 5 1)
 
 A MiniLM-shaped random BERT in training mode (dropout on), the same padding pattern and loss
 (sum of the last hidden state times a fixed random tensor); prints the median milliseconds, wall clock and
@@ -16,8 +16,8 @@ from transformers import BertConfig, BertModel
 
 def main():
     args = [int(a) for a in sys.argv[1:]]
-    batch, seq, reps = (args + [32, 80, 5][len(args):])[:3]
-    torch.set_num_threads(1)
+    batch, seq, reps, threads = (args + [32, 80, 5, 1][len(args):])[:4]
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
                         intermediate_size=1536, max_position_embeddings=512)
@@ -43,7 +43,7 @@ def main():
             bwd_cpu.append((c2 - c1) * 1e3)
     f, b = statistics.median(fwd), statistics.median(bwd)
     fc, bc = statistics.median(fwd_cpu), statistics.median(bwd_cpu)
-    print(f"transformers batch {batch} x {seq}, threads 1: forward {f:.1f} ms, backward {b:.1f} ms, "
+    print(f"transformers batch {batch} x {seq}, threads {threads}: forward {f:.1f} ms, backward {b:.1f} ms, "
           f"backward/forward {b / f:.2f}; CPU time: forward {fc:.0f} ms, backward {bc:.0f} ms")
 
 
