@@ -79,7 +79,7 @@ impl Strides {
 /// Whether the fused ops split their loops over rayon's pool: only when it has more than one thread. With
 /// one, every parallel loop would hand its work to that pool thread and wait for it to wake up, which on a
 /// busy machine costs wall-clock time for nothing.
-pub(super) fn parallel() -> bool {
+pub(crate) fn parallel() -> bool {
     rayon::current_num_threads() > 1
 }
 

@@ -19,6 +19,7 @@ mod layer_norm;
 mod linear;
 
 pub(crate) use attention::attention;
+pub(crate) use cpu::parallel;
 pub(crate) use gelu::gelu_erf;
 pub(crate) use layer_norm::layer_norm;
 pub(crate) use linear::linear;

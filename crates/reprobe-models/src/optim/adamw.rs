@@ -429,4 +429,52 @@ mod tests {
             assert!((p - want).abs() < 1e-6, "{dtype:?}: {p} vs {want}");
         }
     }
+
+    /// Three AdamW steps on a parameter of more elements than one piece of the fused kernels' parallel
+    /// split, once on a rayon pool of one thread and once on three: the weights are the same bit for bit.
+    #[test]
+    fn fused_steps_do_not_depend_on_the_number_of_threads() {
+        let run = |threads: usize| -> Vec<f32> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let n = 3 * (1 << 15) + 7;
+                let init: Vec<f32> = (0..n)
+                    .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+                    .collect();
+                let var = Var::new(init, &Device::Cpu).unwrap();
+                let settings = AdamSettings {
+                    kind: AdamKind::AdamW,
+                    base_lr: 1e-3,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-6,
+                    schedule: Schedule::Constant,
+                };
+                let param = GroupParam {
+                    name: "w".into(),
+                    var: var.clone(),
+                    weight_decay: 0.01,
+                };
+                let mut opt = AdamOptimizer::new("g", settings, vec![param]).unwrap();
+                for step in 0..3 {
+                    let g: Vec<f32> = (0..n)
+                        .map(|i| ((i * 13 + step * 7) % 29) as f32 / 29.0 - 0.5)
+                        .collect();
+                    let mut grads = GradStore::default();
+                    grads.insert(var.as_tensor(), Tensor::new(g, &Device::Cpu).unwrap());
+                    opt.step(&grads, 0.7).unwrap();
+                }
+                var.as_tensor().to_vec1::<f32>().unwrap()
+            })
+        };
+        let (one, three) = (run(1), run(3));
+        assert!(one
+            .iter()
+            .zip(&three)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert_ne!(one[0], -2.0, "the weights moved");
+    }
 }

@@ -6,8 +6,42 @@
 //! (`lerp_`, `mul_`/`addcmul_`, `sqrt() / bc2_sqrt + eps`, `addcdiv_`), with scalars computed in f64 and
 //! applied in f32.
 use candle_core::{CpuStorage, CustomOp1, InplaceOp2, InplaceOp3, Layout, Shape, Tensor};
+use rayon::prelude::*;
 
 use crate::Result;
+
+/// Elements per piece of work when an element-wise pass is split over rayon's threads: large enough that
+/// handing a piece over costs nothing next to it, small enough that the biggest tensor (the word
+/// embeddings) splits evenly. Each element is computed the same way whatever the split.
+const CHUNK: usize = 1 << 15;
+
+/// Runs `f` over matching pieces of `dst` and `src`, on rayon's threads when it has more than one.
+fn zip_chunks(dst: &mut [f32], src: &[f32], f: impl Fn(&mut [f32], &[f32]) + Sync) {
+    if crate::ops::parallel() && dst.len() > CHUNK {
+        dst.par_chunks_mut(CHUNK)
+            .zip(src.par_chunks(CHUNK))
+            .for_each(|(d, s)| f(d, s));
+    } else {
+        f(dst, src);
+    }
+}
+
+/// Runs `f` over matching pieces of `dst`, `a` and `b`, on rayon's threads when it has more than one.
+fn zip3_chunks(
+    dst: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    f: impl Fn(&mut [f32], &[f32], &[f32]) + Sync,
+) {
+    if crate::ops::parallel() && dst.len() > CHUNK {
+        dst.par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK))
+            .zip(b.par_chunks(CHUNK))
+            .for_each(|((d, a), b)| f(d, a, b));
+    } else {
+        f(dst, a, b);
+    }
+}
 
 fn contiguous_f32<'a>(
     storage: &'a CpuStorage,
@@ -100,18 +134,20 @@ impl InplaceOp2 for FirstMoment {
         let weight = (1.0 - self.beta1) as f32;
         let scale = self.grad_scale as f32;
         let scaled = self.grad_scale != 1.0;
-        if weight < 0.5 {
-            for (m, &g) in m.iter_mut().zip(g) {
-                let g = if scaled { g * scale } else { g };
-                *m += weight * (g - *m);
+        let one_minus = 1.0f32 - weight;
+        zip_chunks(m, g, |m, g| {
+            if weight < 0.5 {
+                for (m, &g) in m.iter_mut().zip(g) {
+                    let g = if scaled { g * scale } else { g };
+                    *m += weight * (g - *m);
+                }
+            } else {
+                for (m, &g) in m.iter_mut().zip(g) {
+                    let g = if scaled { g * scale } else { g };
+                    *m = g - (g - *m) * one_minus;
+                }
             }
-        } else {
-            let one_minus = 1.0f32 - weight;
-            for (m, &g) in m.iter_mut().zip(g) {
-                let g = if scaled { g * scale } else { g };
-                *m = g - (g - *m) * one_minus;
-            }
-        }
+        });
         Ok(())
     }
 }
@@ -140,10 +176,12 @@ impl InplaceOp2 for SecondMoment {
         let value = (1.0 - self.beta2) as f32;
         let scale = self.grad_scale as f32;
         let scaled = self.grad_scale != 1.0;
-        for (v, &g) in v.iter_mut().zip(g) {
-            let g = if scaled { g * scale } else { g };
-            *v = *v * beta2 + value * g * g;
-        }
+        zip_chunks(v, g, |v, g| {
+            for (v, &g) in v.iter_mut().zip(g) {
+                let g = if scaled { g * scale } else { g };
+                *v = *v * beta2 + value * g * g;
+            }
+        });
         Ok(())
     }
 }
@@ -179,13 +217,15 @@ impl InplaceOp3 for ParamUpdate {
         let bc2_sqrt = self.bias_correction2_sqrt as f32;
         let eps = self.eps as f32;
         let decays = self.decay_factor != 1.0;
-        for ((p, &m), &v) in p.iter_mut().zip(m).zip(v) {
-            if decays {
-                *p *= decay;
+        zip3_chunks(p, m, v, |p, m, v| {
+            for ((p, &m), &v) in p.iter_mut().zip(m).zip(v) {
+                if decays {
+                    *p *= decay;
+                }
+                let denom = v.sqrt() / bc2_sqrt + eps;
+                *p += neg_step * m / denom; // torch's addcdiv: self + value · t1 / t2
             }
-            let denom = v.sqrt() / bc2_sqrt + eps;
-            *p += neg_step * m / denom; // torch's addcdiv: self + value · t1 / t2
-        }
+        });
         Ok(())
     }
 }
