@@ -126,7 +126,8 @@ say "reprobe: $REPROBE_BIN ($("$reprobe" --version))"
 # paths want (the jobs run there too, under Slurm as well).
 sweep=(train configs/coref/quickstart.toml seed=1,2,3,4 train.max_epochs=3 train.min_epochs=3
     "cache.dir=$work/cache" slurm.max_parallel=2 "slurm.cpus_per_task=$((cpus / 2 > 0 ? cpus / 2 : 1))" --multirun)
-slurm_dir=$work/slurm_sweep
+# A space in the sweep folder: the #SBATCH lines of submit.sh must quote it.
+slurm_dir="$work/slurm sweep"
 local_dir=$work/local_sweep
 
 finished() { ls "$1"/job-*/result.json 2>/dev/null | wc -l; }

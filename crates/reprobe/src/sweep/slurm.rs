@@ -93,14 +93,23 @@ fn render(dir: &Path, sweep: &Sweep, exe: &Path, cfg: &SlurmConfig, todo: &[usiz
     let mut lines = vec![
         "#!/bin/bash".to_string(),
         format!(
-            "#SBATCH --job-name=reprobe-{}",
-            sweep.name.replace(char::is_whitespace, "_")
+            "#SBATCH --job-name={}",
+            sbatch_quote(&format!(
+                "reprobe-{}",
+                sweep.name.replace(char::is_whitespace, "_")
+            ))
         ),
         format!("#SBATCH --array={array}"),
-        format!("#SBATCH --output={}/slurm/%A_%a.log", dir.display()),
+        format!(
+            "#SBATCH --output={}",
+            sbatch_quote(&format!("{}/slurm/%A_%a.log", dir.display()))
+        ),
     ];
     if let Some(workdir) = &sweep.workdir {
-        lines.push(format!("#SBATCH --chdir={}", workdir.display()));
+        lines.push(format!(
+            "#SBATCH --chdir={}",
+            sbatch_quote(&workdir.display().to_string())
+        ));
     }
     if let Some(p) = &cfg.partition {
         lines.push(format!("#SBATCH --partition={p}"));
@@ -153,6 +162,19 @@ fn compress_ranges(items: &[usize]) -> String {
         i += 1;
     }
     parts.join(",")
+}
+
+/// A value for an `#SBATCH` line: sbatch splits those lines at white space and cuts them at an unescaped
+/// `#` unless the value is in quotes, where a backslash escapes the next character (`get_argument` in
+/// sbatch's option parser). Plain paths stay bare.
+fn sbatch_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:=%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    }
 }
 
 fn shell_quote(s: &str) -> String {
@@ -286,5 +308,15 @@ mod tests {
             w = std::env::current_dir().unwrap().display()
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn sbatch_values_with_spaces_quotes_or_hashes_are_quoted() {
+        assert_eq!(
+            sbatch_quote("/data/run_1/slurm/%A_%a.log"),
+            "/data/run_1/slurm/%A_%a.log"
+        );
+        assert_eq!(sbatch_quote("/my runs/s"), "\"/my runs/s\"");
+        assert_eq!(sbatch_quote(r#"/a"b\c#d"#), r#""/a\"b\\c#d""#);
     }
 }
