@@ -5,23 +5,11 @@
 //! `export` writes a `BertForQuestionAnswering` folder; the run comes back as a frozen coreference encoder;
 //! bad SQuAD files name the file and the question.
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::{json, Value};
 
 mod util;
-use util::{read_json, repo, reprobe};
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "reprobe failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout + &String::from_utf8_lossy(&out.stderr)
-}
+use util::{ok, read_json, reprobe, task_config, tiny_coref_probe};
 
 const PEOPLE: [&str; 4] = ["anna", "bob", "carla", "dieter"];
 const PLACES: [&str; 3] = ["paris", "rome", "oslo"];
@@ -29,12 +17,6 @@ const FILLER: [&str; 6] = ["the", "and", "then", "later", "it", "was"];
 
 /// The tiny random BERT with a lower-case vocabulary of the synthetic words.
 fn tiny_bert(root: &Path) -> PathBuf {
-    let ckpt = root.join("tiny-bert");
-    std::fs::create_dir_all(&ckpt).unwrap();
-    let fixture = repo().join("crates/reprobe-models/tests/fixtures/bert/tiny");
-    for f in ["config.json", "model.safetensors"] {
-        std::fs::copy(fixture.join(f), ckpt.join(f)).unwrap();
-    }
     let mut vocab: Vec<&str> = vec![
         "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "?", "who", "where", "when", "went",
         "to",
@@ -42,13 +24,7 @@ fn tiny_bert(root: &Path) -> PathBuf {
     vocab.extend(PEOPLE);
     vocab.extend(PLACES);
     vocab.extend(FILLER);
-    std::fs::write(ckpt.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
-    std::fs::write(
-        ckpt.join("tokenizer_config.json"),
-        r#"{"do_lower_case": true}"#,
-    )
-    .unwrap();
-    ckpt
+    util::tiny_bert(root, &vocab)
 }
 
 /// Contexts "… Person went to Place …" (every fourth with 30 filler words first: two windows of 40), three
@@ -96,16 +72,6 @@ fn capitalise(word: &str) -> String {
         .unwrap_or_default()
 }
 
-fn config(root: &Path, name: &str, body: &str) -> PathBuf {
-    let path = root.join(format!("{name}.toml"));
-    let text = format!(
-        "name = \"{name}\"\nseed = 5\n{body}\n[cache]\ndir = \"{}\"\n",
-        root.join("cache").display()
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -121,7 +87,7 @@ fn qa_learns_evaluates_predicts_scores_exports_and_comes_back_as_a_coref_encoder
     let ckpt = tiny_bert(root);
     let data = root.join("squad.json");
     squad_file(&data, 16);
-    let cfg = config(
+    let cfg = task_config(
         root,
         "qa",
         &format!(
@@ -232,23 +198,7 @@ fn qa_learns_evaluates_predicts_scores_exports_and_comes_back_as_a_coref_encoder
     assert!(exported.join("vocab.txt").exists());
 
     // The export as the frozen encoder of a coreference probe: the start/end layer is named and left out.
-    let coref = config(
-        root,
-        "coref",
-        &format!(
-            "[data]\ntrain = \"{t}\"\ndev = \"{d}\"\nseg_len = 40\nmax_train_docs = 3\nmax_eval_docs = 2\n[encoders.enc]\ncheckpoint = \"{r}\"\nfreeze = true\n[head]\nffnn_size = 8\nfeature_emb_size = 4\nmax_span_width = 3\nmax_training_sentences = 1\n[train]\nmax_epochs = 1\n",
-            t = repo().join("data/tiny/train.english.v4_gold_conll").display(),
-            d = repo().join("data/tiny/dev.english.v4_gold_conll").display(),
-            r = exported.display()
-        ),
-    );
-    let coref_run = root.join("coref-run");
-    let printed = ok(&reprobe(&[
-        "train",
-        coref.to_str().unwrap(),
-        "--run-dir",
-        coref_run.to_str().unwrap(),
-    ]));
+    let (coref_run, printed) = tiny_coref_probe(root, &exported, 3, 2);
     assert!(
         printed.contains("ignoring 2 head weight(s)") && printed.contains("qa_outputs.weight"),
         "{printed}"
@@ -262,7 +212,7 @@ fn bad_squad_files_name_the_file_and_question() {
     let root = root.path();
     let ckpt = tiny_bert(root);
     let config_for = |name: &str, data: &Path| {
-        config(
+        task_config(
             root,
             name,
             &format!(

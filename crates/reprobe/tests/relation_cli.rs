@@ -6,21 +6,9 @@
 //! run folder comes back as the frozen encoder of a coreference probe. TACRED JSON with typed markers and
 //! `score --task tacred`; bad records named.
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 mod util;
-use util::{read_json, repo, reprobe};
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "reprobe failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout + &String::from_utf8_lossy(&out.stderr)
-}
+use util::{ok, read_json, reprobe, task_config, tiny_coref_probe};
 
 const PEOPLE: [&str; 4] = ["anna", "bob", "carla", "dieter"];
 const PLACES: [&str; 3] = ["paris", "rome", "oslo"];
@@ -28,12 +16,6 @@ const PLACES: [&str; 3] = ["paris", "rome", "oslo"];
 /// The tiny random BERT with a lower-case vocabulary of the synthetic words, padded to the model's 99 rows
 /// so that the markers need new rows.
 fn tiny_bert(root: &Path) -> PathBuf {
-    let ckpt = root.join("tiny-bert");
-    std::fs::create_dir_all(&ckpt).unwrap();
-    let fixture = repo().join("crates/reprobe-models/tests/fixtures/bert/tiny");
-    for f in ["config.json", "model.safetensors"] {
-        std::fs::copy(fixture.join(f), ckpt.join(f)).unwrap();
-    }
     let mut vocab: Vec<String> = [
         "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "went", "to", "met", "and", "saw",
         "today",
@@ -46,13 +28,7 @@ fn tiny_bert(root: &Path) -> PathBuf {
         vocab.push(format!("[unused{filler}]"));
         filler += 1;
     }
-    std::fs::write(ckpt.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
-    std::fs::write(
-        ckpt.join("tokenizer_config.json"),
-        r#"{"do_lower_case": true}"#,
-    )
-    .unwrap();
-    ckpt
+    util::tiny_bert(root, &vocab)
 }
 
 /// The i-th synthetic example: (sentence with tags, label). The relation follows from the sentence's verb
@@ -94,16 +70,6 @@ fn semeval_file(path: &Path, n: usize, first: usize) {
     std::fs::write(path, text).unwrap();
 }
 
-fn config(root: &Path, name: &str, body: &str) -> PathBuf {
-    let path = root.join(format!("{name}.toml"));
-    let text = format!(
-        "name = \"{name}\"\nseed = 5\n{body}\n[cache]\ndir = \"{}\"\n",
-        root.join("cache").display()
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[test]
 fn semeval_learns_evaluates_predicts_scores_exports_and_feeds_coref() {
     let root = tempfile::tempdir().unwrap();
@@ -111,7 +77,7 @@ fn semeval_learns_evaluates_predicts_scores_exports_and_feeds_coref() {
     let ckpt = tiny_bert(root);
     let data = root.join("train.txt");
     semeval_file(&data, 60, 1);
-    let cfg = config(
+    let cfg = task_config(
         root,
         "re",
         &format!(
@@ -230,23 +196,7 @@ fn semeval_learns_evaluates_predicts_scores_exports_and_feeds_coref() {
     assert_eq!(tok_cfg["added_tokens_decoder"]["99"]["content"], "[/H]");
 
     // The run folder as the frozen encoder of a coreference probe (grown vocabulary and all).
-    let coref = config(
-        root,
-        "coref",
-        &format!(
-            "[data]\ntrain = \"{t}\"\ndev = \"{d}\"\nseg_len = 40\nmax_train_docs = 2\nmax_eval_docs = 1\n[encoders.enc]\ncheckpoint = \"{r}\"\nfreeze = true\n[head]\nffnn_size = 8\nfeature_emb_size = 4\nmax_span_width = 3\nmax_training_sentences = 1\n[train]\nmax_epochs = 1\n",
-            t = repo().join("data/tiny/train.english.v4_gold_conll").display(),
-            d = repo().join("data/tiny/dev.english.v4_gold_conll").display(),
-            r = run.display()
-        ),
-    );
-    let coref_run = root.join("coref-run");
-    ok(&reprobe(&[
-        "train",
-        coref.to_str().unwrap(),
-        "--run-dir",
-        coref_run.to_str().unwrap(),
-    ]));
+    let (coref_run, _) = tiny_coref_probe(root, &run, 2, 1);
     assert!(coref_run.join("result.json").exists());
     let encoder_export: Vec<_> = std::fs::read_dir(run.join("export")).unwrap().collect();
     let encoder_dir = encoder_export[0].as_ref().unwrap().path();
@@ -279,7 +229,7 @@ fn tacred_with_typed_markers_and_its_scorer() {
     let ckpt = tiny_bert(root);
     let data = root.join("train.json");
     tacred_file(&data, 16);
-    let cfg = config(
+    let cfg = task_config(
         root,
         "tacred",
         &format!(
@@ -343,7 +293,7 @@ fn bad_relation_files_name_the_file_and_record() {
     let root = root.path();
     let ckpt = tiny_bert(root);
     let train = |name: &str, data: &Path, head: &str| {
-        let cfg = config(
+        let cfg = task_config(
             root,
             name,
             &format!(

@@ -3,21 +3,9 @@
 //! `export` to a Hugging Face folder, and that folder (and the run folder itself) coming back as the frozen
 //! encoder of a coreference probe.
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 mod util;
-use util::{read_json, repo, reprobe};
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "reprobe failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout + &String::from_utf8_lossy(&out.stderr)
-}
+use util::{ok, read_json, reprobe, task_config, tiny_coref_probe};
 
 const PEOPLE: [&str; 4] = ["anna", "bob", "carla", "dieter"];
 const PLACES: [&str; 3] = ["paris", "rome", "oslo"];
@@ -25,25 +13,13 @@ const OTHER: [&str; 8] = ["the", "saw", "in", "went", "to", "and", "met", "today
 
 /// The tiny random BERT with a lower-case vocabulary of the synthetic words.
 fn tiny_bert(root: &Path) -> PathBuf {
-    let ckpt = root.join("tiny-bert");
-    std::fs::create_dir_all(&ckpt).unwrap();
-    let fixture = repo().join("crates/reprobe-models/tests/fixtures/bert/tiny");
-    for f in ["config.json", "model.safetensors"] {
-        std::fs::copy(fixture.join(f), ckpt.join(f)).unwrap();
-    }
     let mut vocab: Vec<&str> = vec![
         "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "good", "bad",
     ];
     vocab.extend(PEOPLE);
     vocab.extend(PLACES);
     vocab.extend(OTHER);
-    std::fs::write(ckpt.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
-    std::fs::write(
-        ckpt.join("tokenizer_config.json"),
-        r#"{"do_lower_case": true}"#,
-    )
-    .unwrap();
-    ckpt
+    util::tiny_bert(root, &vocab)
 }
 
 /// Sentences where a person name is `B-PER` (two names in a row: `B-PER I-PER`) and a place `B-LOC`.
@@ -95,16 +71,6 @@ fn pair_file(path: &Path, n: usize) {
     std::fs::write(path, text).unwrap();
 }
 
-fn config(root: &Path, name: &str, body: &str) -> PathBuf {
-    let path = root.join(format!("{name}.toml"));
-    let text = format!(
-        "name = \"{name}\"\nseed = 5\n{body}\n[cache]\ndir = \"{}\"\n",
-        root.join("cache").display()
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[test]
 fn ner_learns_evaluates_predicts_scores_and_exports() {
     let root = tempfile::tempdir().unwrap();
@@ -112,7 +78,7 @@ fn ner_learns_evaluates_predicts_scores_and_exports() {
     let ckpt = tiny_bert(root);
     let data = root.join("ner.conll");
     ner_file(&data, 24);
-    let cfg = config(
+    let cfg = task_config(
         root,
         "ner",
         &format!(
@@ -239,7 +205,7 @@ fn pair_classification_learns_and_comes_back_as_a_coref_encoder() {
     let ckpt = tiny_bert(root);
     let data = root.join("pairs.tsv");
     pair_file(&data, 32);
-    let cfg = config(
+    let cfg = task_config(
         root,
         "pair",
         &format!(
@@ -287,23 +253,7 @@ fn pair_classification_learns_and_comes_back_as_a_coref_encoder() {
         .all(|l| l["probability"].as_f64().unwrap() >= 0.5));
 
     // The run folder as the frozen encoder of a coreference probe: exported once, head weights ignored.
-    let coref = config(
-        root,
-        "coref",
-        &format!(
-            "[data]\ntrain = \"{t}\"\ndev = \"{d}\"\nseg_len = 40\nmax_train_docs = 3\nmax_eval_docs = 2\n[encoders.enc]\ncheckpoint = \"{r}\"\nfreeze = true\n[head]\nffnn_size = 8\nfeature_emb_size = 4\nmax_span_width = 3\nmax_training_sentences = 1\n[train]\nmax_epochs = 1\n",
-            t = repo().join("data/tiny/train.english.v4_gold_conll").display(),
-            d = repo().join("data/tiny/dev.english.v4_gold_conll").display(),
-            r = run.display()
-        ),
-    );
-    let coref_run = root.join("coref-run");
-    let printed = ok(&reprobe(&[
-        "train",
-        coref.to_str().unwrap(),
-        "--run-dir",
-        coref_run.to_str().unwrap(),
-    ]));
+    let (coref_run, _) = tiny_coref_probe(root, &run, 3, 2);
     assert!(coref_run.join("result.json").exists());
     let exported: Vec<_> = std::fs::read_dir(run.join("export")).unwrap().collect();
     assert_eq!(exported.len(), 1, "the encoder was exported once");
@@ -322,7 +272,8 @@ fn pair_classification_learns_and_comes_back_as_a_coref_encoder() {
         read_json(&task_export.join("config.json"))["architectures"][0],
         "BertForSequenceClassification"
     );
-    let coref2 = std::fs::read_to_string(&coref)
+    // The same probe's config (tiny_coref_probe wrote it to root/coref.toml) over the classification export.
+    let coref2 = std::fs::read_to_string(root.join("coref.toml"))
         .unwrap()
         .replace(run.to_str().unwrap(), task_export.to_str().unwrap());
     let coref2_path = root.join("coref2.toml");
@@ -337,7 +288,6 @@ fn pair_classification_learns_and_comes_back_as_a_coref_encoder() {
         printed2.contains("ignoring 2 head weight(s)") && printed2.contains("classifier.weight"),
         "{printed2}"
     );
-    drop(printed);
 }
 
 #[test]
@@ -347,7 +297,7 @@ fn bad_source_task_files_name_the_file_and_line() {
     let ckpt = tiny_bert(root);
     let bad = root.join("bad.conll");
     std::fs::write(&bad, "anna\tB-PER\nwent\nto\tO\n").unwrap();
-    let cfg = config(
+    let cfg = task_config(
         root,
         "bad",
         &format!(
@@ -372,7 +322,7 @@ fn bad_source_task_files_name_the_file_and_line() {
         "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tonly three\n",
     )
     .unwrap();
-    let cfg = config(
+    let cfg = task_config(
         root,
         "badtsv",
         &format!(
