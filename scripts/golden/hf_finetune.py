@@ -7,7 +7,7 @@ and a hand-written PyTorch loop whose optimisation mirrors reprobe's `crates/rep
 
 | group | parameters | optimiser | lr | weight decay | schedule (LambdaLR, factor of 0-based step t) |
 |---|---|---|---|---|---|
-| encoders | `bert.*` (embeddings, layers, pooler) | torch.optim.AdamW | `--lr` (bert_learning_rate) | 0.01; 0 for names containing `bias` or `LayerNorm.weight` | t/W for t < W, then max(0, (T−t)/max(1, T−W)), W = int(0.1·T) |
+| encoders | `bert.*` (embeddings, layers, pooler: unlike reprobe, whose pooler `head.pooler.dense.*` is in the task group; the README's MRPC numbers were made this way; `hf_finetune_re.py` passes `task_prefixes` to match reprobe) | torch.optim.AdamW | `--lr` (bert_learning_rate) | 0.01; 0 for names containing `bias` or `LayerNorm.weight` | t/W for t < W, then max(0, (T−t)/max(1, T−W)), W = int(0.1·T) |
 | task | everything else (`classifier.*`) | torch.optim.Adam | `--task-lr` (task_learning_rate, default = `--lr`) | 0 | max(0, (T−t)/max(1, T)) |
 
 Both: betas (0.9, 0.999), eps 1e-6, single-tensor implementation (`foreach=False`). One step = zero grads →
@@ -205,13 +205,17 @@ def is_weight_decay_exempt(name):
     return "bias" in name or "LayerNorm.weight" in name
 
 
-def build_optimizers(model, bert_lr, task_lr, total_steps, warmup_ratio=0.1, weight_decay=0.01, eps=1e-6):
+def build_optimizers(model, bert_lr, task_lr, total_steps, warmup_ratio=0.1, weight_decay=0.01, eps=1e-6,
+                     task_prefixes=()):
+    """The two optimisers of the table above. Parameters whose names start with one of `task_prefixes` (e.g.
+    "bert.pooler." to treat the pooler as reprobe does: `head.pooler.dense.*`, in the task group) join the task
+    group even though they are under `bert.`."""
     enc_decay, enc_nodecay, task = [], [], []
     names = {"encoders_decay": [], "encoders_no_decay": [], "task": []}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        if name.startswith("bert."):
+        if name.startswith("bert.") and not name.startswith(tuple(task_prefixes)):
             if is_weight_decay_exempt(name):
                 enc_nodecay.append(p)
                 names["encoders_no_decay"].append(name)
